@@ -1,0 +1,17 @@
+import { conditions } from './conditions.js';
+import { engineBench } from './engine.bench.js';
+
+/**
+ * `npm run bench`: every benchmark, each printing its figures and the conditions they were
+ * measured under. Compare ratios within one run; absolute figures vary with the machine's load.
+ */
+const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
+  ['health engine', engineBench],
+];
+
+const only = process.argv[2];
+for (const [name, run] of suites) {
+  if (only !== undefined && !name.includes(only)) continue;
+  process.stdout.write(`\n## ${name}\nconditions: ${conditions()}\n`);
+  for (const line of await run()) process.stdout.write(`- ${line}\n`);
+}

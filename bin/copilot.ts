@@ -1,0 +1,31 @@
+import { Command, CommanderError } from 'commander';
+import { CliError } from './cli-support.js';
+import { registerEngineCommands } from './commands/engine.js';
+
+const program = new Command()
+  .name('copilot')
+  .description(
+    'Temporal SRE Copilot: is the cluster making forward progress, and if not, why?\n' +
+      'Rules decide (a deterministic health engine), AI explains, Grafana displays.',
+  )
+  .version('0.1.0')
+  .showHelpAfterError('(run with --help for usage)')
+  .exitOverride();
+
+registerEngineCommands(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  if (error instanceof CommanderError) {
+    // Commander has printed its own message (or the help/version text) already.
+    process.exitCode = error.exitCode;
+  } else if (error instanceof CliError) {
+    process.stderr.write(`copilot: ${error.message}\n`);
+    process.exitCode = error.exitCode;
+  } else {
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`copilot: unexpected error: ${message}\n`);
+    process.exitCode = 1;
+  }
+}
