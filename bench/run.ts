@@ -1,5 +1,6 @@
 import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
+import { storeBench } from './store.bench.js';
 
 /**
  * `npm run bench`: every benchmark, each printing its figures and the conditions they were
@@ -7,6 +8,7 @@ import { engineBench } from './engine.bench.js';
  */
 const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['health engine', engineBench],
+  ['state store', storeBench],
 ];
 
 const only = process.argv[2];

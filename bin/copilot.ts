@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-support.js';
+import { registerDbCommands } from './commands/db.js';
 import { registerEngineCommands } from './commands/engine.js';
 
 const program = new Command()
@@ -13,6 +14,7 @@ const program = new Command()
   .exitOverride();
 
 registerEngineCommands(program);
+registerDbCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,192 @@
+import type { Command } from 'commander';
+import { Option } from 'commander';
+import { checkConnection, listTables } from '../../shared/store/admin.js';
+import { openStore, type Store, type StoreTarget } from '../../shared/store/connection.js';
+import { type EmbeddedStore, startEmbeddedStore } from '../../shared/store/embedded.js';
+import { describeError, StoreError } from '../../shared/store/errors.js';
+import { LATEST_SCHEMA_VERSION, runMigrations } from '../../shared/store/migrations.js';
+import { CliError, table } from '../cli-support.js';
+
+/** Connection flags shared by every `db` subcommand. */
+interface DbOptions {
+  databaseUrl?: string;
+  dialect: 'postgres' | 'pglite';
+  dataDir?: string;
+  dsqlEndpoint?: string;
+  region?: string;
+  user: string;
+  format: 'table' | 'json';
+}
+
+const env = (name: string): string | undefined => {
+  const value = process.env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+};
+
+/**
+ * Which database the flags (or, failing them, the environment) name. Exactly one of a URL, a DSQL
+ * endpoint or an embedded data directory; two at once is an error rather than a silent pick.
+ */
+export function resolveDbTarget(
+  opts: Pick<DbOptions, 'databaseUrl' | 'dialect' | 'dataDir' | 'dsqlEndpoint' | 'region' | 'user'>,
+): StoreTarget | { readonly dialect: 'embedded'; readonly dataDir: string } {
+  const given = [opts.databaseUrl, opts.dsqlEndpoint, opts.dataDir].filter((v) => v !== undefined);
+  if (given.length > 1)
+    throw new CliError('give only one of --database-url, --dsql-endpoint and --data-dir', 2);
+  let url = opts.databaseUrl;
+  let endpoint = opts.dsqlEndpoint;
+  if (given.length === 0) {
+    url = env('COPILOT_DATABASE_URL');
+    endpoint = env('COPILOT_DSQL_ENDPOINT');
+    if (url !== undefined && endpoint !== undefined)
+      throw new CliError(
+        'both COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT are set: unset one or pass a flag',
+        2,
+      );
+  }
+  if (opts.dataDir !== undefined) return { dialect: 'embedded', dataDir: opts.dataDir };
+  if (endpoint !== undefined) {
+    const region = opts.region ?? env('AWS_REGION');
+    return {
+      dialect: 'dsql',
+      endpoint,
+      user: opts.user,
+      ...(region === undefined ? {} : { region }),
+    };
+  }
+  if (url !== undefined) return { dialect: opts.dialect, url };
+  throw new CliError(
+    'no database given: pass --database-url, --dsql-endpoint or --data-dir ' +
+      '(or set COPILOT_DATABASE_URL or COPILOT_DSQL_ENDPOINT)',
+    2,
+  );
+}
+
+/** Opens the store the options name, runs `fn`, and always closes what it opened. */
+async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+  const target = resolveDbTarget(opts);
+  let embedded: EmbeddedStore | undefined;
+  let store: Store | undefined;
+  let where = target.dialect === 'dsql' ? target.endpoint : '';
+  try {
+    if (target.dialect === 'embedded') {
+      where = `embedded store in ${target.dataDir}`;
+      embedded = await startEmbeddedStore({ dataDir: target.dataDir });
+      store = await openStore({ dialect: 'pglite', url: embedded.url, max: 2 });
+    } else {
+      store = await openStore(target);
+      where = store.target;
+    }
+    return await fn(store);
+  } catch (error) {
+    if (error instanceof CliError) throw error;
+    if (error instanceof StoreError) throw new CliError(error.message);
+    throw new CliError(`database ${where}: ${describeError(error)}`);
+  } finally {
+    await store?.close().catch(() => {});
+    await embedded?.close().catch(() => {});
+  }
+}
+
+const write = (text: string) => {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+};
+
+function connectionOptions(command: Command): Command {
+  return command
+    .option('--database-url <url>', 'PostgreSQL-wire URL (env COPILOT_DATABASE_URL)')
+    .addOption(
+      new Option('--dialect <dialect>', 'what serves --database-url')
+        .choices(['postgres', 'pglite'])
+        .default('postgres'),
+    )
+    .option('--data-dir <dir>', 'embedded PGlite store in this directory (created if missing)')
+    .option('--dsql-endpoint <host>', 'Aurora DSQL cluster endpoint (env COPILOT_DSQL_ENDPOINT)')
+    .option(
+      '--region <region>',
+      'AWS region of the DSQL cluster (env AWS_REGION; else from the endpoint)',
+    )
+    .option('--user <role>', 'DSQL database role; admin uses DbConnectAdmin', 'admin')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'),
+    );
+}
+
+/**
+ * `copilot db check-connection | setup-schema | list-tables`: operate the state store on DSQL,
+ * PostgreSQL or the embedded PGlite default.
+ */
+export function registerDbCommands(program: Command): void {
+  const db = program
+    .command('db')
+    .description('state store: check the connection, set up the schema, list tables');
+
+  connectionOptions(
+    db
+      .command('check-connection')
+      .description('connect, run one query and report the server and schema version'),
+  ).action((opts: DbOptions) =>
+    withStore(opts, async (store) => {
+      const check = await checkConnection(store);
+      if (opts.format === 'json') return write(JSON.stringify(check));
+      write(
+        table([
+          ['target', `${check.target} (${check.dialect})`],
+          ['server', check.serverVersion],
+          ['user', `${check.user} on database ${check.database}`],
+          ['round trip', `${check.roundTripMs.toFixed(2)} ms`],
+          [
+            'schema',
+            check.schemaVersion === null
+              ? 'not set up (run copilot db setup-schema)'
+              : `version ${check.schemaVersion} of ${LATEST_SCHEMA_VERSION}`,
+          ],
+        ]),
+      );
+    }),
+  );
+
+  connectionOptions(
+    db
+      .command('setup-schema')
+      .description('apply the schema migrations that are missing (idempotent)'),
+  ).action((opts: DbOptions) =>
+    withStore(opts, async (store) => {
+      const report = await runMigrations(store.sql, store.dialect);
+      if (opts.format === 'json') return write(JSON.stringify(report));
+      write(
+        report.applied.length === 0
+          ? `schema up to date at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`
+          : `applied ${report.applied.length} migration(s) (${report.applied.join(', ')}); ` +
+              `schema at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`,
+      );
+    }),
+  );
+
+  connectionOptions(
+    db
+      .command('list-tables')
+      .description('the store tables and their row counts (bounded on DSQL)')
+      .option(
+        '--cap <rows>',
+        'stop counting at this many rows (default: 100000 on DSQL, exact elsewhere)',
+      ),
+  ).action((opts: DbOptions & { cap?: string }) => {
+    let cap: number | undefined;
+    if (opts.cap !== undefined) {
+      cap = Number(opts.cap);
+      if (!Number.isInteger(cap) || cap < 1)
+        throw new CliError(`--cap must be a positive integer, got ${opts.cap}`, 2);
+    }
+    return withStore(opts, async (store) => {
+      const tables = await listTables(store, cap === undefined ? {} : { cap });
+      if (opts.format === 'json') return write(JSON.stringify(tables));
+      const rows = tables.map((t) => [
+        t.table,
+        !t.exists ? '-' : t.exact ? String(t.rows) : `>= ${t.rows}`,
+        !t.exists ? 'missing (run copilot db setup-schema)' : t.exact ? '' : 'bounded count',
+      ]);
+      write(table([['table', 'rows', 'note'], ...rows]));
+    });
+  });
+}

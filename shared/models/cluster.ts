@@ -1,0 +1,22 @@
+import { z } from 'zod';
+
+/**
+ * A watched Temporal cluster. The copilot may watch several; every stored row names one. The id
+ * is derived from the name (UUIDv5), so every writer agrees on it without a lookup.
+ *
+ * @example { "id": "0f6b3f2e-…", "name": "prod-eu", "created_at": "2026-11-28T12:00:00.000Z" }
+ */
+export const ClusterSchema = z.object({
+  id: z.uuid(),
+  name: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:/-]*$/, 'letters, digits and . _ : / - only'),
+  created_at: z.iso.datetime({ offset: true }),
+});
+export type Cluster = z.infer<typeof ClusterSchema>;
+
+/** A cluster name as accepted by {@link ClusterSchema}. */
+export const ClusterNameSchema = ClusterSchema.shape.name;

@@ -1,0 +1,5 @@
+export * from './assessment.js';
+export * from './cluster.js';
+export * from './issue.js';
+export * from './log-pattern.js';
+export * from './stored-evaluation.js';

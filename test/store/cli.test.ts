@@ -1,0 +1,137 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Command } from 'commander';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CliError } from '../../bin/cli-support.js';
+import { registerDbCommands } from '../../bin/commands/db.js';
+import { setupSchema } from '../../shared/store/admin.js';
+import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../shared/store/migrations.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+/** Runs `copilot db …` in-process and returns what it printed. */
+async function copilot(...args: string[]): Promise<string> {
+  const program = new Command().name('copilot').exitOverride();
+  registerDbCommands(program);
+  let out = '';
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out += String(chunk);
+    return true;
+  });
+  try {
+    await program.parseAsync(['node', 'copilot', 'db', ...args]);
+  } finally {
+    spy.mockRestore();
+  }
+  return out;
+}
+
+describe('copilot db', () => {
+  let pg: TestPostgres;
+  const dirs: string[] = [];
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+  });
+  afterAll(async () => {
+    await pg?.stop();
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('sets up the schema once, then reports it up to date', async () => {
+    const first = await copilot('setup-schema', '--database-url', pg.url);
+    expect(first).toMatch(
+      /^applied 13 migration\(s\) \(1, 2, .*, 13\); schema at version 13 \(postgres\)\n$/,
+    );
+    const second = await copilot('setup-schema', '--database-url', pg.url);
+    expect(second).toBe(`schema up to date at version ${LATEST_SCHEMA_VERSION} (postgres)\n`);
+  });
+
+  it('exposes the same migration as one call for a deploy-time custom resource', async () => {
+    const report = await setupSchema({ dialect: 'postgres', url: pg.url });
+    expect(report).toEqual({
+      dialect: 'postgres',
+      applied: [],
+      alreadyApplied: MIGRATIONS.map((m) => m.version),
+    });
+  });
+
+  it('checks the connection and reports the schema version, from the environment too', async () => {
+    vi.stubEnv('COPILOT_DATABASE_URL', pg.url);
+    vi.stubEnv('COPILOT_DSQL_ENDPOINT', '');
+    const check = JSON.parse(await copilot('check-connection', '--format', 'json'));
+    expect(check).toMatchObject({ dialect: 'postgres', user: 'postgres', schemaVersion: 13 });
+    expect(check.serverVersion).toMatch(/^PostgreSQL \d+/);
+    const text = await copilot('check-connection', '--database-url', pg.url);
+    expect(text).toContain('version 13 of 13');
+  });
+
+  it('lists tables with exact counts, or bounded counts under a cap', async () => {
+    const exact = await copilot('list-tables', '--database-url', pg.url);
+    expect(exact).toMatch(/schema_migrations\s+13\b/);
+    expect(exact).toMatch(/evaluations\s+0\b/);
+    const bounded = JSON.parse(
+      await copilot('list-tables', '--database-url', pg.url, '--cap', '5', '--format', 'json'),
+    );
+    expect(bounded.find((t: { table: string }) => t.table === 'schema_migrations')).toEqual({
+      table: 'schema_migrations',
+      exists: true,
+      rows: 5,
+      exact: false,
+    });
+    await expect(copilot('list-tables', '--database-url', pg.url, '--cap', 'lots')).rejects.toThrow(
+      '--cap must be a positive integer, got lots',
+    );
+  });
+
+  it('runs on an embedded store in a data directory, which persists', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
+    dirs.push(dir);
+    expect(await copilot('setup-schema', '--data-dir', dir)).toMatch(/^applied 13 migration/);
+    expect(await copilot('setup-schema', '--data-dir', dir)).toBe(
+      'schema up to date at version 13 (pglite)\n',
+    );
+    expect(await copilot('list-tables', '--data-dir', dir)).toMatch(/clusters\s+0\b/);
+  });
+
+  it('fails with one clear line on a missing, doubled or unreachable database', async () => {
+    vi.stubEnv('COPILOT_DATABASE_URL', '');
+    vi.stubEnv('COPILOT_DSQL_ENDPOINT', '');
+    await expect(copilot('check-connection')).rejects.toThrow(
+      /^no database given: pass --database-url/,
+    );
+    await expect(
+      copilot('check-connection', '--database-url', pg.url, '--data-dir', '/tmp/x'),
+    ).rejects.toThrow('give only one of --database-url, --dsql-endpoint and --data-dir');
+    const refused = await copilot(
+      'check-connection',
+      '--database-url',
+      'postgres://u:pw@127.0.0.1:1/db',
+    ).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(CliError);
+    expect((refused as Error).message).toMatch(
+      /^database postgres:\/\/u:\*\*\*@127\.0\.0\.1:1\/db: .*ECONNREFUSED/,
+    );
+    expect((refused as Error).message).not.toContain('\n');
+  });
+
+  it('fails with the credentials message for DSQL without AWS credentials', async () => {
+    for (const name of [
+      'AWS_ACCESS_KEY_ID',
+      'AWS_SECRET_ACCESS_KEY',
+      'AWS_SESSION_TOKEN',
+      'AWS_PROFILE',
+    ])
+      vi.stubEnv(name, undefined);
+    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
+    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
+    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    await expect(
+      copilot('check-connection', '--dsql-endpoint', 'abc123.dsql.us-east-1.on.aws'),
+    ).rejects.toThrow(
+      /^no AWS credentials to sign a DSQL auth token for abc123\.dsql\.us-east-1\.on\.aws/,
+    );
+  });
+});
