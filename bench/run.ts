@@ -1,5 +1,7 @@
 import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
+import { scrapeBench } from './scrape.bench.js';
+import { sourcesBench } from './sources.bench.js';
 import { storeBench } from './store.bench.js';
 
 /**
@@ -8,7 +10,9 @@ import { storeBench } from './store.bench.js';
  */
 const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['health engine', engineBench],
+  ['direct scrape', scrapeBench],
   ['state store', storeBench],
+  ['signal acquisition (Prometheus)', sourcesBench],
 ];
 
 const only = process.argv[2];

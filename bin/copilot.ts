@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-support.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerEngineCommands } from './commands/engine.js';
+import { registerObserveCommands } from './commands/observe.js';
 
 const program = new Command()
   .name('copilot')
@@ -15,6 +16,7 @@ const program = new Command()
 
 registerEngineCommands(program);
 registerDbCommands(program);
+registerObserveCommands(program);
 
 try {
   await program.parseAsync(process.argv);

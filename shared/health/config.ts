@@ -39,6 +39,16 @@ export const ThresholdSetSchema = z.strictObject({
   stressedPollTimeoutRateMax: ratio,
   /** S9 stressed (new): oldest task waiting for a worker, in seconds, above this. */
   stressedMatchingBacklogAgeSec: rate,
+  /**
+   * S9 stressed (new): tasks added per second to task queues no worker polls. The backlog-age
+   * gauge can read 0 while tasks wait (seen on the 1.29 dev server); this counter cannot.
+   */
+  stressedNoPollerTasksPerSec: rate,
+  /**
+   * S9 stressed (new): p95 time workflow or activity tasks waited for a worker (SDK metrics) above
+   * this. Workers are part of forward progress: tasks that wait are progress that does not happen.
+   */
+  stressedScheduleToStartP95Ms: rate,
   /** Happy needs at least this many state transitions per second. */
   healthyThroughputMinPerSec: rate,
   /** Happy needs the history backlog age at or below this. */
@@ -67,6 +77,8 @@ export const DEFAULT_PROFILES: Readonly<Record<ScaleBand, ThresholdSet>> = Objec
     stressedShardChurnMaxPerSec: 5,
     stressedPollTimeoutRateMax: 0.5,
     stressedMatchingBacklogAgeSec: 120,
+    stressedNoPollerTasksPerSec: 0.1,
+    stressedScheduleToStartP95Ms: 2000,
     healthyThroughputMinPerSec: 0.5,
     healthyHistoryBacklogMaxSec: 120,
     healthyCompletionRateMin: 0.85,
@@ -85,6 +97,8 @@ export const DEFAULT_PROFILES: Readonly<Record<ScaleBand, ThresholdSet>> = Objec
     stressedShardChurnMaxPerSec: 5,
     stressedPollTimeoutRateMax: 0.3,
     stressedMatchingBacklogAgeSec: 60,
+    stressedNoPollerTasksPerSec: 0.5,
+    stressedScheduleToStartP95Ms: 1000,
     healthyThroughputMinPerSec: 5,
     healthyHistoryBacklogMaxSec: 60,
     healthyCompletionRateMin: 0.85,
@@ -103,6 +117,8 @@ export const DEFAULT_PROFILES: Readonly<Record<ScaleBand, ThresholdSet>> = Objec
     stressedShardChurnMaxPerSec: 5,
     stressedPollTimeoutRateMax: 0.1,
     stressedMatchingBacklogAgeSec: 30,
+    stressedNoPollerTasksPerSec: 1,
+    stressedScheduleToStartP95Ms: 500,
     healthyThroughputMinPerSec: 10,
     healthyHistoryBacklogMaxSec: 30,
     healthyCompletionRateMin: 0.85,

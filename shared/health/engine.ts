@@ -55,6 +55,8 @@ const GATE_DEFS: readonly GateDef[] = [
   def('stressed.matching_backlog', 'S9', 'stressed', DERIVED.matchingBacklogMax, 'above'),
   def('stressed.poll_timeouts', 'S10', 'stressed', SIG.pollTimeoutRate, 'above', true),
   def('stressed.persistence_latency', 'S11', 'stressed', SIG.persistenceLatencyP99, 'above'),
+  def('stressed.no_pollers', 'S9', 'stressed', SIG.noPollerTasks, 'above'),
+  def('stressed.schedule_to_start', 'S9', 'stressed', DERIVED.scheduleToStartMax, 'above'),
   def('healthy.throughput', 'H1', 'healthy', SIG.throughput, 'below'),
   def('healthy.history_backlog', 'H2', 'healthy', SIG.historyBacklog, 'above'),
   def('healthy.completion_rate', 'H3', 'healthy', DERIVED.completionRate, 'below', true),
@@ -334,6 +336,9 @@ function buildGates(
   const matchingStatus: ObservedStatus =
     matchingBacklog !== undefined ? 'ok' : (s[I.matchingWorkflowBacklog] as ObservedStatus);
 
+  const s2s = maxDefined(num(o, I.wftScheduleToStartP95), num(o, I.activityScheduleToStartP95));
+  const s2sStatus: ObservedStatus =
+    s2s !== undefined ? 'ok' : (s[I.wftScheduleToStartP95] as ObservedStatus);
   const tpS = s[I.throughput] as ObservedStatus;
   const hb = num(o, I.historyBacklog);
   const hbS = s[I.historyBacklog] as ObservedStatus;
@@ -390,13 +395,21 @@ function buildGates(
       t.stressedPersistenceLatencyP99MaxMs,
       idleSkip,
     ),
-    gate(D[12], tp, tpS, t.healthyThroughputMinPerSec, idleSkip),
-    gate(D[13], hb, hbS, t.healthyHistoryBacklogMaxSec, idleSkip),
-    gate(D[14], completion, completionStatus, t.healthyCompletionRateMin, h3Skip),
-    gate(D[15], tp, tpS, t.criticalThroughputMinPerSec * d.recoveryThroughputFactor, recoverySkip),
-    gate(D[16], hb, hbS, t.criticalHistoryBacklogMaxSec * d.recoveryBacklogFactor, recoverySkip),
     gate(
-      D[17],
+      D[12],
+      num(o, I.noPollerTasks),
+      s[I.noPollerTasks] as ObservedStatus,
+      t.stressedNoPollerTasksPerSec,
+      idleSkip,
+    ),
+    gate(D[13], s2s, s2sStatus, t.stressedScheduleToStartP95Ms, idleSkip),
+    gate(D[14], tp, tpS, t.healthyThroughputMinPerSec, idleSkip),
+    gate(D[15], hb, hbS, t.healthyHistoryBacklogMaxSec, idleSkip),
+    gate(D[16], completion, completionStatus, t.healthyCompletionRateMin, h3Skip),
+    gate(D[17], tp, tpS, t.criticalThroughputMinPerSec * d.recoveryThroughputFactor, recoverySkip),
+    gate(D[18], hb, hbS, t.criticalHistoryBacklogMaxSec * d.recoveryBacklogFactor, recoverySkip),
+    gate(
+      D[19],
       proc,
       procS,
       t.criticalProcessingMinPerSec * d.recoveryProcessingFactor,

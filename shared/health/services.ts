@@ -24,7 +24,9 @@ export const GATE = {
   stressedMatchingBacklog: 9,
   stressedPollTimeouts: 10,
   stressedPersistenceLatency: 11,
-  healthyThroughput: 12,
+  stressedNoPollers: 12,
+  stressedScheduleToStart: 13,
+  healthyThroughput: 14,
 } as const;
 
 const fired = (gates: readonly GateResult[], i: number): boolean => (gates[i] as GateResult).fired;

@@ -681,8 +681,14 @@ const WORKER: readonly SignalDef[] = [
     services: ['workers'],
     measure: gauge(
       'sum',
-      sel(sdk('num_pollers', 'gauge'), re('poller_type', '(sticky_)?workflow_task')),
+      sel(
+        sdk('num_pollers', 'gauge'),
+        re('poller_type', '(sticky_)?workflow_task|workflow_sticky_task'),
+      ),
     ),
+    note:
+      'sdk-core spells the sticky poller sticky_workflow_task, the Go SDK workflow_sticky_task ' +
+      '(seen on the dev server, whose internal worker is Go).',
   },
   {
     id: 'worker.activity_pollers',

@@ -48,4 +48,5 @@ export type EngineSignalId = (typeof SIG)[keyof typeof SIG];
 export const DERIVED = {
   completionRate: 'workflow_completion.completion_rate',
   matchingBacklogMax: 'matching.backlog_age_max_sec',
+  scheduleToStartMax: 'worker.schedule_to_start_p95_max_ms',
 } as const;

@@ -88,6 +88,28 @@ describe('bottleneck classification (prior-art §4, §17)', () => {
     expect(e.workers.findings.map((f) => f.rule)).toEqual(['TASKS_WAITING_FOR_WORKERS']);
   });
 
+  it('reads tasks waiting long for a worker (SDK schedule-to-start) as stressed, not critical', () => {
+    const es = run(
+      repeat({ ...HEALTHY, ...WORKERS_OK, activityScheduleToStartP95: 9000 }, 5),
+      undefined,
+      stressedBefore,
+    );
+    for (const e of es) {
+      expect(e.state).toBe('stressed');
+      expect(e.firedGates).toEqual(['stressed.schedule_to_start']);
+      expect(e.bottleneck).toBe('worker_limited');
+    }
+  });
+
+  it('reads tasks arriving on queues nobody polls as stressed and worker-limited', () => {
+    // The 1.29 dev server leaves the backlog-age gauge at 0 while tasks wait; this counter moves.
+    const e = evaluate(null, snapshot(withSpec(HEALTHY, { noPollerTasks: 2 })));
+    expect(e.state).toBe('stressed');
+    expect(e.firedGates).toEqual(['stressed.no_pollers']);
+    expect(e.bottleneck).toBe('worker_limited');
+    expect(e.workers.findings.map((f) => f.rule)).toEqual(['NO_POLLERS']);
+  });
+
   it('skips worker advice when the server is critical', () => {
     const serverDown = { ...HEALTHY, ...WORKERS_STARVED, persistenceErrors: 120 };
     const es = run(repeat(serverDown, 3), undefined, stressedBefore);
@@ -195,10 +217,12 @@ describe('gate positions', () => {
       stressedMatchingBacklog: 'stressed.matching_backlog',
       stressedPollTimeouts: 'stressed.poll_timeouts',
       stressedPersistenceLatency: 'stressed.persistence_latency',
+      stressedNoPollers: 'stressed.no_pollers',
+      stressedScheduleToStart: 'stressed.schedule_to_start',
       healthyThroughput: 'healthy.throughput',
     };
     for (const [k, id] of Object.entries(expected))
       expect(GATE_IDS[GATE[k as keyof typeof GATE]]).toBe(id);
-    expect(new Set(GATE_IDS).size).toBe(18);
+    expect(new Set(GATE_IDS).size).toBe(20);
   });
 });

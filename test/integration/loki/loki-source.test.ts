@@ -1,0 +1,150 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { createLokiSource, LokiSourceConfigError } from '../../../worker/sources/loki.js';
+import { type FakeLoki, type LogStream, startFakeLoki } from '../../support/loki-server.js';
+
+/**
+ * The Loki narrative source against a local server speaking Loki's `query_range` wire format
+ * (no Loki binary runs here). The label sets are the two real deployments': ECS Alloy sidecars
+ * (`job`, `service_name`, `cluster`, `task_id`, `level`) and docker-compose Alloy (`container`,
+ * `service`).
+ */
+
+const AT = 1_764_288_000_000;
+const ns = (ms: number) => BigInt(ms) * 1_000_000n;
+
+const ecsHistory: LogStream = {
+  labels: {
+    job: 'temporal',
+    service_name: 'history',
+    cluster: 'bench',
+    task_id: 't1',
+    level: 'error',
+  },
+  entries: [
+    [ns(AT - 5_000), 'level=error msg="persistence: SQLSTATE 40001 (OC000) conflict"'],
+    [ns(AT - 4_000), 'level=error msg="Shard ownership lost" shard-id=7'],
+    [ns(AT - 3_000), 'level=warn msg="sqlstate 40001 retrying"'],
+    [ns(AT - 2_000), 'level=info msg="nothing to see"'],
+    // Outside the 60 s lookback: must not count.
+    [ns(AT - 120_000), 'level=error msg="SQLSTATE 40001 long ago"'],
+    // `end` is exclusive: a line stamped exactly at the evaluation instant is not in range.
+    [ns(AT), 'level=error msg="SQLSTATE 40001 at the boundary"'],
+  ],
+};
+const composeMatching: LogStream = {
+  labels: { container: 'temporal-matching-1', service: 'matching' },
+  entries: [
+    [ns(AT - 10_000), 'rpc error: code = DeadlineExceeded desc = context deadline exceeded'],
+    [ns(AT - 9_000), 'no poller for task queue "orders"'],
+  ],
+};
+const unrelated: LogStream = {
+  labels: { job: 'nginx', container: 'proxy' },
+  entries: [[ns(AT - 1_000), 'upstream connection refused']],
+};
+
+const fakes: FakeLoki[] = [];
+async function loki(streams: LogStream[]): Promise<FakeLoki> {
+  const f = await startFakeLoki(streams);
+  fakes.push(f);
+  return f;
+}
+afterEach(async () => {
+  await Promise.all(fakes.splice(0).map((f) => f.close()));
+});
+
+describe('createLokiSource', () => {
+  it('counts patterns per service across ECS and compose label sets by default', async () => {
+    // Prepare
+    const f = await loki([ecsHistory, composeMatching, unrelated]);
+    const source = createLokiSource({ url: f.url });
+    // Act
+    const r = await source.narrative(AT);
+    // Assess
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.narrative.limitHit).toBe(false);
+    expect(r.narrative.patterns.map((p) => [p.patternId, p.service, p.count])).toEqual([
+      ['sqlstate_40001', 'history', 2],
+      ['deadline_exceeded', 'matching', 1],
+      ['dsql_oc000', 'history', 1],
+      ['no_poller', 'matching', 1],
+      ['shard_ownership', 'history', 1],
+    ]);
+    // Backward direction: the newest matching line is the sample.
+    expect(r.narrative.patterns[0]?.sample).toBe('level=warn msg="sqlstate 40001 retrying"');
+    expect({ from: r.from, to: r.to }).toEqual({ from: AT - 60_000, to: AT });
+    // The wire: one query per default selector, ns range, limit, backward, the pattern filter.
+    expect(f.requests).toHaveLength(2);
+    for (const p of f.requests) {
+      expect(p.get('start')).toBe(`${ns(AT - 60_000)}`);
+      expect(p.get('end')).toBe(`${ns(AT)}`);
+      expect(p.get('limit')).toBe('1000');
+      expect(p.get('direction')).toBe('backward');
+      expect(p.get('query')).toMatch(
+        /^\{(job|container)=~"[^"]+"\} \|~ `\(\?i\)\(deadline exceeded\|/,
+      );
+    }
+    await source.close();
+  });
+
+  it('takes a custom selector and reports "at least" counts when the limit is hit', async () => {
+    const f = await loki([ecsHistory, composeMatching]);
+    const source = createLokiSource({
+      url: `${f.url}/loki/api/v1/query_range`,
+      selectors: ['{service_name="history"}'],
+      limit: 2,
+    });
+    const r = await source.narrative(AT);
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    // Three matching history lines in range, limit 2: the newest two only, flagged as a floor.
+    expect(r.narrative.limitHit).toBe(true);
+    expect(r.narrative.linesScanned).toBe(2);
+    expect(r.narrative.patterns.map((p) => [p.patternId, p.count, p.atLeast])).toEqual([
+      ['shard_ownership', 1, true],
+      ['sqlstate_40001', 1, true],
+    ]);
+    expect(f.requests[0]?.get('query')?.startsWith('{service_name="history"} |~')).toBe(true);
+    await source.close();
+  });
+
+  it('answers error values, never empty counts, when Loki fails', async () => {
+    const f = await loki([ecsHistory]);
+    const source = createLokiSource({ url: f.url, timeoutMs: 300 });
+    const cases = [
+      ['http-500', /Loki HTTP 500: rpc error/],
+      ['malformed-json', /malformed JSON/],
+      ['wrong-shape', /unexpected shape/],
+      ['hang', /timed out after 300 ms/],
+    ] as const;
+    for (const [mode, message] of cases) {
+      f.mode = mode;
+      const r = await source.narrative(AT);
+      expect(r, mode).toMatchObject({ status: 'error', message: expect.stringMatching(message) });
+    }
+    await f.close();
+    expect(await source.narrative(AT)).toMatchObject({
+      status: 'error',
+      message: expect.stringContaining('Loki query failed'),
+    });
+    await source.close();
+  });
+
+  it('passes Loki query errors through, as an invalid selector gets HTTP 400', async () => {
+    const f = await loki([ecsHistory]);
+    const source = createLokiSource({ url: f.url, selectors: ['{job=~".*"}'] });
+    expect(await source.narrative(AT)).toMatchObject({
+      status: 'error',
+      message: expect.stringContaining('Loki HTTP 400'),
+    });
+    await source.close();
+  });
+
+  it('fails at construction on invalid options', () => {
+    expect(() => createLokiSource({ url: 'not a url' })).toThrow(LokiSourceConfigError);
+    expect(() => createLokiSource({ url: 'http://loki:3100', selectors: ['job="x"'] })).toThrow(
+      /stream selector/,
+    );
+  });
+});

@@ -1,0 +1,199 @@
+import { z } from 'zod';
+import {
+  type LogLine,
+  lineFilter,
+  matchNarrative,
+  type Narrative,
+} from '../../shared/signals/narrative.js';
+import {
+  NARRATIVE_PATTERNS,
+  type NarrativePattern,
+} from '../../shared/signals/narrative-patterns.js';
+
+/**
+ * Loki narrative source: LogQL `query_range` over the last `lookbackSec`, lines filtered server
+ * side by the narrative patterns, counted by `shared/signals/narrative.ts`.
+ *
+ * Stream selectors. A LogQL selector cannot OR across label names, and the two deployments we know
+ * label differently: the ECS Alloy sidecars set `job="temporal"` and `service_name` (plus
+ * `cluster`, `task_id`, `level`); the docker-compose Alloy sets only `container` and `service`, so
+ * the prior art's single `{job=~"temporal.*"}` matched nothing in dev (prior-art §5). The default
+ * therefore runs one query per selector — `{job=~"temporal.*"}` and `{container=~".*temporal.*"}`
+ * — concurrently, and merges the lines (a line both select is counted once). Override with
+ * `selectors` (e.g. `['{namespace="temporal", app=~"temporal-.*"}']` on Kubernetes).
+ */
+
+export const DEFAULT_LOKI_SELECTORS = ['{job=~"temporal.*"}', '{container=~".*temporal.*"}'];
+
+export const LokiSourceOptionsSchema = z.object({
+  /** Loki base URL, e.g. `http://loki:3100` (a trailing `/loki/api/v1/query_range` is accepted). */
+  url: z.url({ protocol: /^https?$/ }),
+  /** LogQL stream selectors, each queried separately. @default DEFAULT_LOKI_SELECTORS */
+  selectors: z
+    .array(z.string().regex(/^\{.*\}$/s, 'a stream selector is `{label="value", …}`'))
+    .min(1)
+    .default(DEFAULT_LOKI_SELECTORS),
+  /** Line limit per query; reaching it makes counts "at least". @default 1000 */
+  limit: z.number().int().positive().max(5000).default(1000),
+  /** @default 60 */
+  lookbackSec: z.number().positive().default(60),
+  /** Per-request timeout. @default 10000 */
+  timeoutMs: z.number().int().positive().default(10_000),
+  /** Extra headers (auth, `X-Scope-OrgID` for multi-tenant Loki). */
+  headers: z.record(z.string(), z.string()).default({}),
+});
+export type LokiSourceOptions = z.input<typeof LokiSourceOptionsSchema>;
+
+export class LokiSourceConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'LokiSourceConfigError';
+  }
+}
+
+/** Tri-state, like every signal: counts, or the reason there are none. */
+export type NarrativeResult =
+  | {
+      readonly status: 'ok';
+      readonly narrative: Narrative;
+      /** The queried range, epoch ms. */
+      readonly from: number;
+      readonly to: number;
+    }
+  | { readonly status: 'error'; readonly message: string };
+
+export interface LokiSource {
+  readonly kind: 'loki';
+  /** The narrative of the `lookbackSec` before `at` (epoch ms). Never throws. */
+  narrative(at: number): Promise<NarrativeResult>;
+  /** The LogQL queries this source sends (for logs and docs). */
+  queries(): readonly string[];
+  close(): Promise<void>;
+}
+
+/** Loki's `query_range` answer for a log query (`resultType: "streams"`). */
+const QueryRangeResponseSchema = z.object({
+  status: z.literal('success'),
+  data: z.object({
+    resultType: z.literal('streams'),
+    result: z.array(
+      z.object({
+        stream: z.record(z.string(), z.string()),
+        values: z.array(z.tuple([z.string().regex(/^\d+$/), z.string()])),
+      }),
+    ),
+  }),
+});
+
+const QUERY_RANGE_PATH = '/loki/api/v1/query_range';
+
+export function createLokiSource(options: LokiSourceOptions): LokiSource {
+  const parsed = LokiSourceOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new LokiSourceConfigError(
+      `invalid Loki source options: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const opts = parsed.data;
+  let base = opts.url.replace(/\/+$/, '');
+  if (base.endsWith(QUERY_RANGE_PATH)) base = base.slice(0, -QUERY_RANGE_PATH.length);
+  const patterns: readonly NarrativePattern[] = NARRATIVE_PATTERNS;
+  const filter = lineFilter(patterns);
+  const queries = opts.selectors.map((s) => `${s} ${filter}`);
+  const lifetime = new AbortController();
+
+  type QueryOutcome =
+    | { ok: true; lines: { ts: string; line: string; labels: Record<string, string> }[] }
+    | { ok: false; message: string };
+
+  async function run(query: string, startNs: bigint, endNs: bigint): Promise<QueryOutcome> {
+    const params = new URLSearchParams({
+      query,
+      start: startNs.toString(),
+      end: endNs.toString(),
+      limit: String(opts.limit),
+      direction: 'backward',
+    });
+    try {
+      const res = await fetch(`${base}${QUERY_RANGE_PATH}?${params}`, {
+        headers: { accept: 'application/json', ...opts.headers },
+        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
+      });
+      const text = await res.text();
+      if (!res.ok) {
+        return { ok: false, message: `Loki HTTP ${res.status}: ${text.slice(0, 200).trim()}` };
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(text);
+      } catch {
+        return { ok: false, message: `Loki answered malformed JSON: ${text.slice(0, 100)}` };
+      }
+      const body = QueryRangeResponseSchema.safeParse(json);
+      if (!body.success) {
+        return {
+          ok: false,
+          message: `Loki answered an unexpected shape: ${z.prettifyError(body.error).slice(0, 300)}`,
+        };
+      }
+      const lines = body.data.data.result.flatMap((s) =>
+        s.values.map(([ts, line]) => ({ ts, line, labels: s.stream })),
+      );
+      return { ok: true, lines };
+    } catch (error) {
+      const reason =
+        error instanceof Error
+          ? error.name === 'TimeoutError'
+            ? `timed out after ${opts.timeoutMs} ms`
+            : `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
+          : String(error);
+      return { ok: false, message: `Loki query failed: ${reason}` };
+    }
+  }
+
+  return {
+    kind: 'loki',
+    queries: () => queries,
+    async narrative(at: number): Promise<NarrativeResult> {
+      const to = Math.round(at);
+      const from = to - Math.round(opts.lookbackSec * 1000);
+      const outcomes = await Promise.all(
+        queries.map((q) => run(q, BigInt(from) * 1_000_000n, BigInt(to) * 1_000_000n)),
+      );
+      // One failed selector makes the whole narrative unknown: partial counts would understate.
+      const failure = outcomes.find((o) => !o.ok);
+      if (failure !== undefined && !failure.ok)
+        return { status: 'error', message: failure.message };
+      const seen = new Set<string>();
+      const lines: LogLine[] = [];
+      let limitHit = false;
+      for (const o of outcomes) {
+        if (!o.ok) continue;
+        if (o.lines.length >= opts.limit) limitHit = true;
+        for (const l of o.lines) {
+          // The same stream can be selected by two selectors; count each line once.
+          const key = `${l.ts}\u0000${JSON.stringify(Object.entries(l.labels).sort())}\u0000${l.line}`;
+          if (seen.has(key)) continue;
+          seen.add(key);
+          lines.push({ line: l.line, labels: l.labels });
+        }
+      }
+      const narrative = matchNarrative(lines, { patterns });
+      return {
+        status: 'ok',
+        narrative: limitHit
+          ? {
+              ...narrative,
+              limitHit: true,
+              patterns: narrative.patterns.map((p) => ({ ...p, atLeast: true })),
+            }
+          : narrative,
+        from,
+        to,
+      };
+    },
+    async close() {
+      lifetime.abort();
+    },
+  };
+}

@@ -1,0 +1,518 @@
+import pLimit from 'p-limit';
+import { z } from 'zod';
+import { ABSENT, failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
+import { metricsOf, SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
+import {
+  DEFAULT_DIALECT,
+  type Dialect,
+  detectDialect,
+  type SdkDialect,
+  type ServerDialect,
+  seriesName,
+} from '../../shared/signals/dialect.js';
+import { renderSignal } from '../../shared/signals/promql.js';
+import type { SignalDef } from '../../shared/signals/types.js';
+import { createSigV4Signer, type SigV4Options } from './sigv4.js';
+import type { RangeSignalSource } from './types.js';
+
+/**
+ * A signal source over the Prometheus HTTP API (Prometheus, Mimir, Amazon Managed Prometheus).
+ * One observation cycle is one batch of form-encoded POST queries, run with bounded concurrency and
+ * a timeout each. Every failure becomes a tri-state value, never a throw and never a 0.
+ */
+
+/** A configuration mistake the caller can fix (bad URL, missing region); thrown at creation. */
+export class PrometheusConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PrometheusConfigError';
+  }
+}
+
+export type PrometheusAuth =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'bearer'; readonly token: string }
+  | { readonly kind: 'basic'; readonly username: string; readonly password: string }
+  | ({ readonly kind: 'sigv4' } & SigV4Options);
+
+/** `auto` detects from the source's metric names; anything else overrides. */
+export interface DialectChoice {
+  readonly server?: 'auto' | ServerDialect;
+  readonly sdk?: 'auto' | SdkDialect;
+  readonly sdkPrefix?: string;
+}
+
+export interface PrometheusSourceOptions {
+  /** Base URL; a trailing `/api/v1`, `/api/v1/query` or `/api/v1/query_range` is accepted. */
+  readonly url: string;
+  readonly auth?: PrometheusAuth;
+  readonly dialect?: DialectChoice;
+  /** Queries in flight at once (default 8): enough for a cycle, gentle on the server. */
+  readonly concurrency?: number;
+  /** Per instant query (default 10 s). */
+  readonly timeoutMs?: number;
+  /** Per range-query chunk (default 120 s): a day of one signal is one heavier query. */
+  readonly rangeTimeoutMs?: number;
+  /** Points per range request; Prometheus refuses more than 11,000 (default 10,000). */
+  readonly maxPointsPerRequest?: number;
+  /** Environment for SigV4 region/credentials defaults (tests pass their own). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface ProbeResult {
+  /** False when the names could not be listed (the source is down or refused). */
+  readonly reachable: boolean;
+  /** The dialect queries are rendered in. */
+  readonly dialect: Dialect;
+  /** Where each part came from. */
+  readonly origin: {
+    readonly server: 'override' | 'detected' | 'default';
+    readonly sdk: 'override' | 'detected' | 'default';
+  };
+  /** How many of the catalog's Temporal server series names the source has. */
+  readonly serverSeriesSeen: number;
+  /** A one-line account for logs and the CLI when something is off; undefined when all is well. */
+  readonly warning?: string;
+}
+
+export interface PrometheusSource extends RangeSignalSource {
+  /** The normalised base URL (no `/api/v1` suffix). */
+  readonly baseUrl: string;
+  /** HTTP requests sent since creation (bench and tests). */
+  readonly requestCount: number;
+  /**
+   * Lists the source's metric names in `[from, to]` once, detects the dialect (unless overridden)
+   * and checks that the Temporal server's metrics are there at all.
+   */
+  probe(from: number, to: number): Promise<ProbeResult>;
+  /** The most recent probe, if any. */
+  readonly lastProbe: ProbeResult | undefined;
+}
+
+/** Strips the API suffixes people paste (AMP's console shows `.../api/v1/query`). */
+export function normalizePrometheusUrl(raw: string): { base: URL; basic?: PrometheusAuth } {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new PrometheusConfigError(`invalid Prometheus URL: ${raw}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new PrometheusConfigError(`Prometheus URL must be http(s): ${raw}`);
+  }
+  let basic: PrometheusAuth | undefined;
+  // fetch refuses URLs with credentials; move them to a header.
+  if (url.username !== '' || url.password !== '') {
+    basic = {
+      kind: 'basic',
+      username: decodeURIComponent(url.username),
+      password: decodeURIComponent(url.password),
+    };
+    url.username = '';
+    url.password = '';
+  }
+  url.search = '';
+  url.hash = '';
+  let path = url.pathname.replace(/\/+$/, '');
+  path = path.replace(/\/api\/v1(?:\/(?:query|query_range))?$/, '');
+  url.pathname = path === '' ? '/' : path;
+  return basic === undefined ? { base: url } : { base: url, basic };
+}
+
+// --- wire format (https://prometheus.io/docs/prometheus/latest/querying/api/) ---------------------
+
+const SampleSchema = z.tuple([z.number(), z.string()]);
+const ResultSchema = z.discriminatedUnion('resultType', [
+  z.object({
+    resultType: z.literal('vector'),
+    result: z.array(z.object({ metric: z.record(z.string(), z.string()), value: SampleSchema })),
+  }),
+  z.object({ resultType: z.literal('scalar'), result: SampleSchema }),
+  z.object({
+    resultType: z.literal('matrix'),
+    result: z.array(
+      z.object({ metric: z.record(z.string(), z.string()), values: z.array(SampleSchema) }),
+    ),
+  }),
+]);
+type QueryResult = z.infer<typeof ResultSchema>;
+const EnvelopeSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('success'), data: z.unknown() }),
+  z.object({
+    status: z.literal('error'),
+    errorType: z.string().optional(),
+    error: z.string().optional(),
+  }),
+]);
+const NamesSchema = z.array(z.string());
+
+/** A failed request, with the one short line that becomes the signal's error value. */
+class QueryError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'QueryError';
+  }
+}
+
+function short(text: string, max = 160): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max)}…` : one;
+}
+
+/** Prometheus writes sample values as strings: `"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`. */
+export function sampleValue(raw: string, sampledAt?: number): SignalValue {
+  // NaN is what PromQL yields for "no data in the window" (0/0, a quantile of no observations).
+  if (raw === 'NaN') return ABSENT;
+  if (raw === '+Inf' || raw === '-Inf' || raw === 'Inf') {
+    return failed(`non-finite value ${raw} (division by zero or an unbounded bucket)`);
+  }
+  const v = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(v))
+    return failed(`malformed sample value ${short(raw, 40)}`);
+  return sampledAt === undefined
+    ? { status: 'ok', value: v }
+    : { status: 'ok', value: v, sampledAt };
+}
+
+function describeFetchError(error: unknown, timeoutMs: number, host: string): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+    if (error.name === 'AbortError') return 'aborted (source closed)';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code !== undefined) return `cannot reach ${host}: ${cause.code}`;
+    if (cause?.message !== undefined) return `cannot reach ${host}: ${short(cause.message, 80)}`;
+    return `request failed: ${short(error.message, 80)}`;
+  }
+  return `request failed: ${short(String(error), 80)}`;
+}
+
+const epochSec = (ms: number): string => String(ms / 1000);
+
+export function createPrometheusSource(options: PrometheusSourceOptions): PrometheusSource {
+  const { base, basic } = normalizePrometheusUrl(options.url);
+  const auth: PrometheusAuth = options.auth ?? basic ?? { kind: 'none' };
+  const concurrency = options.concurrency ?? 8;
+  if (!Number.isInteger(concurrency) || concurrency < 1) {
+    throw new PrometheusConfigError(`concurrency must be a positive integer, got ${concurrency}`);
+  }
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const rangeTimeoutMs = options.rangeTimeoutMs ?? 120_000;
+  const maxPoints = Math.min(options.maxPointsPerRequest ?? 10_000, 11_000);
+  const sign =
+    auth.kind === 'sigv4' ? createSigV4Signer(base, auth, options.env ?? process.env) : undefined;
+  const limit = pLimit(concurrency);
+  const closing = new AbortController();
+  const choice = options.dialect ?? {};
+  let requests = 0;
+  let lastProbe: ProbeResult | undefined;
+  let settled: ProbeResult | undefined;
+
+  const endpoint = (path: string): URL => {
+    const u = new URL(base.href);
+    u.pathname = `${base.pathname.replace(/\/$/, '')}/api/v1/${path}`;
+    return u;
+  };
+
+  /** One HTTP exchange → the `data` of a success envelope, or a QueryError. */
+  async function call(
+    path: string,
+    params: Record<string, string>,
+    method: 'GET' | 'POST',
+    budgetMs: number,
+  ): Promise<unknown> {
+    if (closing.signal.aborted) throw new QueryError('source closed');
+    const url = endpoint(path);
+    const form = new URLSearchParams(params).toString();
+    let headers: Record<string, string> = { accept: 'application/json' };
+    let body: string | undefined;
+    if (method === 'POST') {
+      headers['content-type'] = 'application/x-www-form-urlencoded';
+      body = form;
+    } else {
+      url.search = form;
+    }
+    if (auth.kind === 'bearer') headers.authorization = `Bearer ${auth.token}`;
+    if (auth.kind === 'basic') {
+      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
+    }
+    if (sign !== undefined) {
+      try {
+        headers = await sign({ method, url, headers, ...(body === undefined ? {} : { body }) });
+      } catch (error) {
+        throw new QueryError(
+          `SigV4 signing failed: ${short(error instanceof Error ? error.message : String(error), 120)}`,
+        );
+      }
+    }
+    requests++;
+    let res: Response;
+    let text: string;
+    try {
+      const signal = AbortSignal.any([AbortSignal.timeout(budgetMs), closing.signal]);
+      res = await fetch(url, { method, headers, signal, ...(body === undefined ? {} : { body }) });
+      text = await res.text();
+    } catch (error) {
+      throw new QueryError(describeFetchError(error, budgetMs, url.host));
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw new QueryError(
+        res.ok
+          ? 'malformed response: not JSON'
+          : `HTTP ${res.status}: ${short(text, 120) || res.statusText}`,
+      );
+    }
+    const env = EnvelopeSchema.safeParse(json);
+    if (!env.success) {
+      throw new QueryError(
+        res.ok ? 'malformed response: no Prometheus status envelope' : `HTTP ${res.status}`,
+      );
+    }
+    if (env.data.status === 'error') {
+      const what = [env.data.errorType, env.data.error].filter((s) => s !== undefined).join(': ');
+      throw new QueryError(`HTTP ${res.status}: ${short(what || 'error', 200)}`);
+    }
+    if (!res.ok) throw new QueryError(`HTTP ${res.status}`);
+    return env.data.data;
+  }
+
+  async function query(
+    params: Record<string, string>,
+    path: string,
+    budget: number,
+  ): Promise<QueryResult> {
+    const data = await call(path, params, 'POST', budget);
+    const parsed = ResultSchema.safeParse(data);
+    if (!parsed.success) throw new QueryError('malformed response: unexpected result shape');
+    return parsed.data;
+  }
+
+  async function instant(expr: string, at: number): Promise<SignalValue> {
+    try {
+      const r = await query({ query: expr, time: epochSec(at) }, 'query', timeoutMs);
+      if (r.resultType === 'scalar') return sampleValue(r.result[1]);
+      if (r.resultType === 'matrix') return failed('unexpected range result for an instant query');
+      if (r.result.length === 0) return ABSENT;
+      if (r.result.length > 1) return failed(`expected one series, got ${r.result.length}`);
+      return sampleValue((r.result[0] as { value: [number, string] }).value[1]);
+    } catch (error) {
+      return failed(error instanceof QueryError ? error.message : `query failed: ${String(error)}`);
+    }
+  }
+
+  function resolve(detected: Partial<Dialect>): Pick<ProbeResult, 'dialect' | 'origin'> {
+    const server =
+      choice.server !== undefined && choice.server !== 'auto'
+        ? { v: choice.server, o: 'override' as const }
+        : detected.server !== undefined
+          ? { v: detected.server, o: 'detected' as const }
+          : { v: DEFAULT_DIALECT.server, o: 'default' as const };
+    const sdk =
+      choice.sdk !== undefined && choice.sdk !== 'auto'
+        ? { v: choice.sdk, o: 'override' as const }
+        : detected.sdk !== undefined
+          ? { v: detected.sdk, o: 'detected' as const }
+          : { v: DEFAULT_DIALECT.sdk, o: 'default' as const };
+    return {
+      dialect: {
+        server: server.v,
+        sdk: sdk.v,
+        sdkPrefix: choice.sdkPrefix ?? DEFAULT_DIALECT.sdkPrefix,
+      },
+      origin: { server: server.o, sdk: sdk.o },
+    };
+  }
+
+  async function probe(from: number, to: number): Promise<ProbeResult> {
+    let names: string[];
+    try {
+      const data = await limit(() =>
+        call(
+          'label/__name__/values',
+          { start: epochSec(from), end: epochSec(to) },
+          'GET',
+          timeoutMs,
+        ),
+      );
+      const parsed = NamesSchema.safeParse(data);
+      if (!parsed.success) throw new QueryError('malformed response: label values are not strings');
+      names = parsed.data;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const r: ProbeResult = {
+        ...resolve({}),
+        reachable: false,
+        serverSeriesSeen: 0,
+        warning: `cannot list metric names at ${base.host}: ${message}`,
+      };
+      lastProbe = r;
+      return r;
+    }
+    const resolved = resolve(detectDialect(names));
+    const have = new Set(names);
+    const wanted = new Set<string>();
+    for (const s of SIGNAL_CATALOG) {
+      for (const m of metricsOf(s.measure)) {
+        if (m.emitter !== 'server') continue;
+        const part = m.type === 'counter' || m.type === 'gauge' ? 'value' : 'count';
+        wanted.add(seriesName(m, part, resolved.dialect));
+      }
+    }
+    let seen = 0;
+    for (const n of wanted) if (have.has(n)) seen++;
+    const r: ProbeResult = {
+      ...resolved,
+      reachable: true,
+      serverSeriesSeen: seen,
+      ...(seen === 0
+        ? {
+            warning:
+              `${base.host} answers but has none of the Temporal server's metrics ` +
+              `(${names.length} metric names in the window, dialect ${resolved.dialect.server}); ` +
+              'every server signal will read absent and the state unknown',
+          }
+        : {}),
+    };
+    lastProbe = r;
+    // A decided dialect is kept; an undecided one is probed again next cycle, since a source that
+    // was empty at start-up (an outage, a fresh cluster) may have the names later.
+    if (r.origin.server !== 'default' && seen > 0) settled = r;
+    return r;
+  }
+
+  async function dialectFor(from: number, to: number): Promise<Dialect> {
+    if (settled !== undefined) return settled.dialect;
+    if (
+      choice.server !== undefined &&
+      choice.server !== 'auto' &&
+      choice.sdk !== undefined &&
+      choice.sdk !== 'auto'
+    ) {
+      // Fully overridden: still probe once for liveness, but never block on it.
+      if (lastProbe === undefined) await probe(from, to);
+      return resolve({}).dialect;
+    }
+    return (await probe(from, to)).dialect;
+  }
+
+  function render(s: SignalDef, dialect: Dialect): string | SignalValue {
+    try {
+      return renderSignal(s, dialect);
+    } catch (error) {
+      return failed(
+        `cannot render query: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
+  }
+
+  async function snapshot(
+    at: number,
+    signals: readonly SignalDef[] = SIGNAL_CATALOG,
+  ): Promise<Snapshot> {
+    const values: Record<string, SignalValue> = {};
+    try {
+      const dialect = await dialectFor(at - 3_600_000, at);
+      await Promise.all(
+        signals.map(async (s) => {
+          const q = render(s, dialect);
+          values[s.id] = typeof q === 'string' ? await limit(() => instant(q, at)) : q;
+        }),
+      );
+    } catch (error) {
+      // Defensive: nothing above should throw, but a source must never throw out of a cycle.
+      const message = `snapshot failed: ${error instanceof Error ? error.message : String(error)}`;
+      for (const s of signals) values[s.id] ??= failed(message);
+    }
+    return { observedAt: at, values };
+  }
+
+  /** One signal over the grid, in chunks below the points limit → value per step index. */
+  async function rangeOf(
+    expr: string,
+    grid: readonly number[],
+    stepMs: number,
+  ): Promise<SignalValue[]> {
+    const out: SignalValue[] = new Array<SignalValue>(grid.length).fill(ABSENT);
+    const chunks: Array<[number, number]> = [];
+    for (let i = 0; i < grid.length; i += maxPoints)
+      chunks.push([i, Math.min(i + maxPoints, grid.length) - 1]);
+    await Promise.all(
+      chunks.map(([a, b]) =>
+        limit(async () => {
+          const start = grid[a] as number;
+          const end = grid[b] as number;
+          try {
+            const r = await query(
+              { query: expr, start: epochSec(start), end: epochSec(end), step: epochSec(stepMs) },
+              'query_range',
+              rangeTimeoutMs,
+            );
+            if (r.resultType !== 'matrix')
+              throw new QueryError(`unexpected ${r.resultType} result for a range query`);
+            if (r.result.length > 1)
+              throw new QueryError(`expected one series, got ${r.result.length}`);
+            const series = r.result[0];
+            if (series === undefined) return; // absent at every step of the chunk
+            for (const [ts, raw] of series.values) {
+              const ms = Math.round(ts * 1000);
+              const k = (ms - start) / stepMs;
+              // Only points on our grid count; a step without a point stays absent.
+              if (Number.isInteger(k) && k >= 0 && a + k <= b) out[a + k] = sampleValue(raw);
+            }
+          } catch (error) {
+            const v = failed(
+              error instanceof QueryError ? error.message : `query failed: ${String(error)}`,
+            );
+            for (let i = a; i <= b; i++) out[i] = v;
+          }
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async function range(
+    from: number,
+    to: number,
+    stepMs: number,
+    signals: readonly SignalDef[] = SIGNAL_CATALOG,
+  ): Promise<Snapshot[]> {
+    if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) {
+      throw new RangeError(`invalid range ${from}..${to}`);
+    }
+    if (!Number.isInteger(stepMs) || stepMs <= 0) throw new RangeError(`invalid step ${stepMs} ms`);
+    const grid: number[] = [];
+    for (let t = from; t <= to; t += stepMs) grid.push(t);
+    const snaps: Snapshot[] = grid.map((t) => ({ observedAt: t, values: {} }));
+    const dialect = await dialectFor(from - 600_000, to);
+    await Promise.all(
+      signals.map(async (s) => {
+        const q = render(s, dialect);
+        const column = typeof q === 'string' ? await rangeOf(q, grid, stepMs) : grid.map(() => q);
+        column.forEach((v, i) => {
+          (snaps[i] as Snapshot).values[s.id] = v;
+        });
+      }),
+    );
+    return snaps;
+  }
+
+  return {
+    kind: auth.kind === 'sigv4' ? 'amp' : 'prometheus',
+    baseUrl: base.href.replace(/\/$/, ''),
+    get requestCount() {
+      return requests;
+    },
+    get lastProbe() {
+      return lastProbe;
+    },
+    probe,
+    snapshot,
+    range,
+    async close() {
+      closing.abort();
+    },
+  };
+}

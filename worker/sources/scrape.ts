@@ -1,0 +1,271 @@
+import { z } from 'zod';
+import { failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
+import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
+import {
+  DEFAULT_DIALECT,
+  type Dialect,
+  detectDialect,
+  SDK_DIALECTS,
+  SERVER_DIALECTS,
+} from '../../shared/signals/dialect.js';
+import { parseExposition, type Sample } from '../../shared/signals/exposition.js';
+import {
+  evaluateSignal,
+  indexScrape,
+  type Scrape,
+  seriesNamesOf,
+} from '../../shared/signals/measure-eval.js';
+import type { SignalDef } from '../../shared/signals/types.js';
+import type { SignalSource } from './types.js';
+
+/**
+ * Direct scrape of Temporal `/metrics` endpoints, no Prometheus needed: the embedded default
+ * source of `npm start`, which observes the copilot's own dev server.
+ *
+ * Each `snapshot()` scrapes every endpoint concurrently (per-request timeout), keeps a short
+ * history of scrapes, and evaluates each catalog measure over the scrapes inside its window with
+ * `shared/signals/measure-eval.ts` (PromQL semantics). A sample's identity includes its
+ * endpoint, as Prometheus's `instance` label does, so identical series from two processes stay
+ * apart and are summed as two.
+ *
+ * First call: rates need two samples, so the first call scrapes, waits `minIntervalMs`, and
+ * scrapes again — rates are present from the very first snapshot (over a short window) instead of
+ * being absent for one cycle. Later calls wait only if the previous scrape is younger than
+ * `minIntervalMs`, for the same reason.
+ */
+
+export const ScrapeSourceOptionsSchema = z.object({
+  /** One or more `/metrics` URLs (history, matching, frontend, worker run as separate processes). */
+  urls: z.array(z.url({ protocol: /^https?$/ })).min(1),
+  /** Overrides what is detected from the metric names. */
+  dialect: z
+    .object({
+      server: z.enum(SERVER_DIALECTS).optional(),
+      sdk: z.enum(SDK_DIALECTS).optional(),
+      sdkPrefix: z.string().optional(),
+    })
+    .optional(),
+  /** Per-request timeout. @default 5000 */
+  timeoutMs: z.number().int().positive().default(5000),
+  /**
+   * Minimum age of the previous scrape before a new one; also the gap between the first call's
+   * two scrapes. Temporal's tally reporter refreshes every second, so less than ~1 s sees no
+   * change. @default 2000
+   */
+  minIntervalMs: z.number().int().nonnegative().default(2000),
+});
+export type ScrapeSourceOptions = z.input<typeof ScrapeSourceOptionsSchema>;
+
+export class ScrapeSourceConfigError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.name = 'ScrapeSourceConfigError';
+  }
+}
+
+/** Longest catalog window plus slack: history older than this can never be read again. */
+const HISTORY_MS = (Math.max(...SIGNAL_CATALOG.map((s) => windowSecOf(s))) + 60) * 1000;
+/** A cap on retained scrapes so a fast caller cannot grow memory without bound. */
+const HISTORY_MAX = 64;
+
+function windowSecOf(def: SignalDef): number {
+  const walk = (m: SignalDef['measure']): number =>
+    m.kind === 'ratio'
+      ? Math.max(walk(m.numerator), walk(m.denominator))
+      : 'windowSec' in m
+        ? m.windowSec
+        : 0;
+  return walk(def.measure);
+}
+
+interface EndpointState {
+  readonly url: string;
+  readonly instance: string;
+  /** Series names the endpoint exposed in its last successful scrape; undefined until one. */
+  names: Set<string> | undefined;
+}
+
+type EndpointResult =
+  | { readonly ok: true; readonly samples: Sample[]; readonly names: Set<string> }
+  | { readonly ok: false; readonly message: string };
+
+/** Every series name any dialect could read for these signals: history is filtered by it. */
+function namesForAllDialects(signals: readonly SignalDef[], sdkPrefix: string): Set<string> {
+  const out = new Set<string>();
+  for (const server of SERVER_DIALECTS) {
+    for (const sdk of SDK_DIALECTS) {
+      const d: Dialect = { server, sdk, sdkPrefix };
+      for (const s of signals) for (const n of seriesNamesOf(s.measure, d)) out.add(n);
+    }
+  }
+  return out;
+}
+
+/** Waits `ms`, or less if the source is closed; leaves no listener behind on the long-lived signal. */
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    if (ms <= 0 || signal.aborted) return resolve();
+    const onAbort = () => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+
+/** A scrape source, plus what it learned about its endpoints (for logs, `--dialect auto`, tests). */
+export interface ScrapeSource extends SignalSource {
+  /** The dialect in use: detected from the exposed names, then the configured override. */
+  dialect(): Dialect;
+  /** Every series name the endpoints exposed in their last successful scrapes. */
+  exposedNames(): ReadonlySet<string>;
+}
+
+export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
+  const parsed = ScrapeSourceOptionsSchema.safeParse(options);
+  if (!parsed.success) {
+    throw new ScrapeSourceConfigError(
+      `invalid scrape source options: ${z.prettifyError(parsed.error)}`,
+    );
+  }
+  const opts = parsed.data;
+  // The whole URL identifies an endpoint: two paths on one host:port are two targets.
+  const endpoints: EndpointState[] = opts.urls.map((url) => ({
+    url,
+    instance: url,
+    names: undefined,
+  }));
+  const lifetime = new AbortController();
+  let history: Scrape[] = [];
+  let keepNames = namesForAllDialects(
+    SIGNAL_CATALOG,
+    opts.dialect?.sdkPrefix ?? DEFAULT_DIALECT.sdkPrefix,
+  );
+  let dialect: Dialect = { ...DEFAULT_DIALECT, ...opts.dialect };
+  let detectedOnce = false;
+  let queue: Promise<unknown> = Promise.resolve();
+
+  async function scrapeOne(ep: EndpointState): Promise<EndpointResult> {
+    try {
+      const res = await fetch(ep.url, {
+        headers: { accept: 'text/plain;version=0.0.4' },
+        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
+      });
+      const body = await res.text();
+      if (!res.ok) return { ok: false, message: `HTTP ${res.status} from ${ep.url}` };
+      // The endpoint is part of every series' identity (Prometheus's `instance` label), so the
+      // same series from two processes stays two series. It lives in the key only: no catalog
+      // matcher reads `instance`, and copying every label set each cycle would double the cost.
+      const names = new Set<string>();
+      const samples = parseExposition(body, {
+        keep: keepNames,
+        names,
+        keyPrefix: `${ep.instance}\u0002`,
+      });
+      return { ok: true, samples, names };
+    } catch (error) {
+      const reason =
+        error instanceof Error
+          ? error.name === 'TimeoutError'
+            ? `timed out after ${opts.timeoutMs} ms`
+            : `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
+          : String(error);
+      return { ok: false, message: `scrape of ${ep.url} failed: ${reason}` };
+    }
+  }
+
+  /** One scrape of every endpoint, merged into one history entry. Returns the failures. */
+  async function scrapeAll(): Promise<Map<EndpointState, string>> {
+    const at = Date.now();
+    const results = await Promise.all(endpoints.map(scrapeOne));
+    const merged: Sample[] = [];
+    const down = new Map<EndpointState, string>();
+    results.forEach((r, i) => {
+      const ep = endpoints[i] as EndpointState;
+      if (!r.ok) {
+        down.set(ep, r.message);
+        return;
+      }
+      for (const sample of r.samples) merged.push(sample);
+      ep.names = r.names;
+    });
+    if (!detectedOnce || down.size === 0) {
+      const all = new Set<string>();
+      for (const ep of endpoints) for (const n of ep.names ?? []) all.add(n);
+      if (all.size > 0) {
+        dialect = { ...DEFAULT_DIALECT, ...detectDialect(all), ...opts.dialect };
+        detectedOnce = true;
+      }
+    }
+    history.push(indexScrape(at, merged));
+    const cutoff = at - HISTORY_MS;
+    history = history.filter((s) => s.at >= cutoff).slice(-HISTORY_MAX);
+    return down;
+  }
+
+  /**
+   * Whether a down endpoint makes a signal's value unknowable. An absent result with any endpoint
+   * down is "cannot see", not "no such series": the missing series may live on the dead one. A
+   * value is kept only if no down endpoint is known (or could be) to expose its series: otherwise
+   * it would be a partial sum passed off as the whole.
+   */
+  function taintingFailure(
+    def: SignalDef,
+    value: SignalValue,
+    down: Map<EndpointState, string>,
+  ): string | undefined {
+    const first = down.values().next();
+    if (first.done === true) return undefined;
+    if (value.status === 'absent') return first.value;
+    const wanted = seriesNamesOf(def.measure, dialect);
+    for (const [ep, message] of down) {
+      if (ep.names === undefined || wanted.some((n) => ep.names?.has(n))) return message;
+    }
+    return undefined;
+  }
+
+  return {
+    kind: 'scrape',
+    dialect: () => dialect,
+    exposedNames() {
+      const all = new Set<string>();
+      for (const ep of endpoints) for (const n of ep.names ?? []) all.add(n);
+      return all;
+    },
+    snapshot(at: number, signals: readonly SignalDef[] = SIGNAL_CATALOG): Promise<Snapshot> {
+      // One cycle at a time: history must stay in scrape order for the windows to mean anything.
+      const run = queue.then(() => observe(at, signals));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    async close(): Promise<void> {
+      lifetime.abort();
+      history = [];
+      keepNames = new Set();
+    },
+  };
+
+  async function observe(at: number, signals: readonly SignalDef[]): Promise<Snapshot> {
+    if (signals !== SIGNAL_CATALOG) {
+      for (const n of namesForAllDialects(signals, dialect.sdkPrefix)) keepNames.add(n);
+    }
+    const newest = history[history.length - 1];
+    if (newest === undefined) {
+      await scrapeAll();
+      await sleep(opts.minIntervalMs, lifetime.signal);
+    } else {
+      await sleep(newest.at + opts.minIntervalMs - Date.now(), lifetime.signal);
+    }
+    const down = await scrapeAll();
+    const values: Record<string, SignalValue> = {};
+    for (const def of signals) {
+      const value = evaluateSignal(def, history, dialect);
+      const taint = value.status === 'error' ? undefined : taintingFailure(def, value, down);
+      values[def.id] = taint === undefined ? value : failed(taint);
+    }
+    return { observedAt: Math.max(0, Math.round(at)), values };
+  }
+}
