@@ -3,6 +3,7 @@ import { engineBench } from './engine.bench.js';
 import { scrapeBench } from './scrape.bench.js';
 import { sourcesBench } from './sources.bench.js';
 import { storeBench } from './store.bench.js';
+import { workerBench } from './worker.bench.js';
 
 /**
  * `npm run bench`: every benchmark, each printing its figures and the conditions they were
@@ -13,6 +14,7 @@ const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['direct scrape', scrapeBench],
   ['state store', storeBench],
   ['signal acquisition (Prometheus)', sourcesBench],
+  ['worker steady state', workerBench],
 ];
 
 const only = process.argv[2];

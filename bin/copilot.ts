@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-support.js';
 import { registerDbCommands } from './commands/db.js';
+import { registerDevCommands } from './commands/dev.js';
 import { registerEngineCommands } from './commands/engine.js';
 import { registerObserveCommands } from './commands/observe.js';
 
@@ -16,6 +17,7 @@ const program = new Command()
 
 registerEngineCommands(program);
 registerDbCommands(program);
+registerDevCommands(program);
 registerObserveCommands(program);
 
 try {

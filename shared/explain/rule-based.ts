@@ -1,0 +1,430 @@
+import type { Evaluation, GateResult, HealthState } from '../health/evaluation.js';
+import type { IssueInput, Severity, SuggestedAction } from '../models/issue.js';
+import type { LogPatternInput } from '../models/log-pattern.js';
+import { signalById } from '../signals/catalog.js';
+import { NARRATIVE_PATTERNS } from '../signals/narrative-patterns.js';
+
+/**
+ * The rule-based explainer: the default without Bedrock and the fallback when Bedrock fails. Pure
+ * and deterministic. It explains what the engine decided and never decides anything itself: the
+ * state, gates and bottleneck are read from the evaluation as they are.
+ */
+export interface Explanation {
+  readonly summary: string;
+  /** How sure the explanation is of its causes, 0..1 (not how healthy the cluster is). */
+  readonly confidence: number;
+  readonly issues: IssueInput[];
+}
+
+export interface ExplainContext {
+  /** Narrative log patterns of the recent window, if a log source is configured. */
+  readonly logPatterns?: readonly LogPatternInput[];
+}
+
+type GateText = {
+  readonly title: string;
+  readonly cause: string;
+  readonly service: string;
+  readonly actions: readonly Omit<SuggestedAction, 'parameters'>[];
+};
+
+/** What each gate means to an operator, the likely cause, and what to try first. */
+const GATE_TEXT: Readonly<Record<string, GateText>> = {
+  'critical.throughput': {
+    title: 'Forward progress has nearly stopped',
+    cause:
+      'State transitions fell below the band floor while work is waiting: look for what blocks history (persistence, shard ownership) or the workers that should pick tasks up.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'history',
+        description:
+          'Check history persistence errors and shard ownership changes around the drop.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+  'critical.completion_rate': {
+    title: 'Most workflows that end are failing',
+    cause:
+      'Fewer than the required share of terminal workflows succeed: usually an application or dependency failure, or timeouts under load.',
+    service: 'workers',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'workers',
+        description: 'Inspect recent failed workflows for a common failure reason.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+  'critical.history_backlog': {
+    title: 'History task queues are far behind',
+    cause:
+      'History tasks wait longer than the critical limit: history cannot keep up, most often because persistence is slow or failing.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'scale',
+        target_service: 'history',
+        description: 'Add history capacity once persistence is confirmed healthy.',
+        confidence: 0.5,
+        risk: 'medium',
+      },
+    ],
+  },
+  'critical.processing': {
+    title: 'History task processing has nearly stopped',
+    cause:
+      'History processes fewer tasks than the band floor: transfer and timer work is not advancing.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'history',
+        description: 'Check history host health and task errors.',
+        confidence: 0.5,
+        risk: 'low',
+      },
+    ],
+  },
+  'critical.persistence_errors': {
+    title: 'Persistence is failing',
+    cause:
+      'History persistence operations fail at a high rate: DSQL connectivity, authentication, limits or OCC exhaustion.',
+    service: 'persistence',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'persistence',
+        description:
+          'Check DSQL connection errors, token refresh, connection limits and exhausted OCC retries.',
+        confidence: 0.7,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.history_latency': {
+    title: 'History requests are slow',
+    cause:
+      'History RPC latency is above the band limit; it usually follows persistence latency or lock contention on hot workflows.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'history',
+        description: 'Compare with persistence latency and look for hot workflows.',
+        confidence: 0.5,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.history_backlog': {
+    title: 'History task queues are lagging',
+    cause:
+      'History tasks wait longer than the band allows; history is short of capacity or slowed by persistence.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'scale',
+        target_service: 'history',
+        description: 'Add history capacity if persistence latency is normal.',
+        confidence: 0.5,
+        risk: 'medium',
+      },
+    ],
+  },
+  'stressed.shard_churn': {
+    title: 'Shards are moving between hosts',
+    cause:
+      'Shard ownership churns: hosts join or leave (deploys, crashes, autoscaling), and each move stalls the shard briefly.',
+    service: 'history',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'history',
+        description: 'Check for restarts, deploys or autoscaling of history hosts.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.frontend_latency': {
+    title: 'Client requests are slow',
+    cause:
+      'Frontend latency (long polls excluded) is above the band limit; the frontend mostly reflects latency from history and persistence.',
+    service: 'frontend',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'history',
+        description:
+          'Follow the latency down to history and persistence before scaling the frontend.',
+        confidence: 0.5,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.matching_backlog': {
+    title: 'Tasks are waiting for workers',
+    cause:
+      'Tasks sit in task-queue backlogs: workers are too few, saturated, or not polling these queues.',
+    service: 'workers',
+    actions: [
+      {
+        action_type: 'scale',
+        target_service: 'workers',
+        description: 'Add worker capacity (slots or replicas) for the waiting task queues.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.poll_timeouts': {
+    title: 'Many worker polls come back empty under load',
+    cause:
+      'A high share of polls time out while the cluster is busy: tasks and pollers are mismatched (too many pollers, or work on other queues).',
+    service: 'matching',
+    actions: [
+      {
+        action_type: 'configure',
+        target_service: 'workers',
+        description:
+          'Align pollers with slots (about 10–20 % of slots) and check task-queue routing.',
+        confidence: 0.4,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.persistence_latency': {
+    title: 'Persistence is slow',
+    cause:
+      'History persistence latency is above the band limit: the full path (pool checkout, DSQL query, OCC retries) is under pressure.',
+    service: 'persistence',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'persistence',
+        description: 'Check DSQL OCC conflicts, pool utilisation and wait time.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+};
+
+const HEALTHY_TEXT: Readonly<Record<string, string>> = {
+  'healthy.throughput': 'throughput is below the healthy floor of its scale band',
+  'healthy.history_backlog': 'the history backlog is above the healthy limit',
+  'healthy.completion_rate': 'the workflow completion rate is below the healthy level',
+};
+
+const STATE_WORD: Readonly<Record<HealthState, string>> = {
+  happy: 'Happy',
+  stressed: 'Stressed',
+  critical: 'Critical',
+  unknown: 'Unknown',
+};
+
+function round(x: number): string {
+  if (Math.abs(x) >= 100) return x.toFixed(0);
+  if (Math.abs(x) >= 1) return x.toFixed(1);
+  return x.toFixed(3);
+}
+
+function gateFact(g: GateResult): string {
+  const unit = signalById(g.signal)?.unit ?? '';
+  const u = unit === 'ms' ? ' ms' : unit === 'sec' ? ' s' : unit === 'per_sec' ? '/s' : '';
+  const op = g.comparison === 'above' ? 'above' : 'below';
+  return `${round(g.observed ?? 0)}${u}, ${op} the limit of ${round(g.threshold)}${u}`;
+}
+
+/** The most severe issue level allowed for a state, so issues and summary never disagree. */
+function cap(state: HealthState, wanted: Severity): Severity {
+  if (state === 'critical') return wanted;
+  if (state === 'stressed' || state === 'unknown')
+    return wanted === 'critical' ? 'warning' : wanted;
+  return 'info';
+}
+
+function patternsFor(service: string, patterns: readonly LogPatternInput[]): LogPatternInput[] {
+  const ids = new Set(NARRATIVE_PATTERNS.filter((p) => p.speaksFor === service).map((p) => p.id));
+  return patterns.filter((p) => ids.has(p.pattern_id) && p.count > 0);
+}
+
+export function explainWithRules(e: Evaluation, context: ExplainContext = {}): Explanation {
+  const patterns = context.logPatterns ?? [];
+  const issues: IssueInput[] = [];
+  const causes: string[] = [];
+
+  if (e.state === 'unknown') {
+    const why =
+      e.reason === 'cannot_tell_idle_from_stuck'
+        ? 'throughput is near zero and no backlog signal is visible, so an idle cluster cannot be told from a stuck one'
+        : 'the forward-progress signals (state transitions) could not be read';
+    issues.push({
+      key: `visibility.${e.reason}`,
+      severity: 'warning',
+      title: 'The copilot cannot see forward progress',
+      description: `Health is unknown because ${why}.`,
+      likely_cause:
+        'The metrics source is unreachable, the cluster stopped reporting, or the queries match no series (wrong dialect or labels).',
+      contributing_factors: [],
+      suggested_actions: [
+        {
+          action_type: 'investigate',
+          target_service: 'copilot',
+          description:
+            'Check the metrics source (URL, credentials, dialect) and that the cluster exports metrics.',
+          confidence: 0.7,
+          risk: 'low',
+        },
+      ],
+      related_signals: ['state_transitions.throughput_per_sec'],
+    });
+    return {
+      summary: `Unknown: ${why}. The last known state was ${e.carried.lastKnownState ?? 'never seen'}.`,
+      confidence: 0.3,
+      issues,
+    };
+  }
+
+  if (e.idle) {
+    return {
+      summary:
+        'Happy: the cluster is idle — no work waiting, nothing failing. Low throughput, long polls and poll timeouts are expected now.',
+      confidence: 0.9,
+      issues,
+    };
+  }
+
+  for (const g of e.gates) {
+    if (!g.fired || (g.level !== 'critical' && g.level !== 'stressed')) continue;
+    const text = GATE_TEXT[g.id];
+    if (text === undefined) continue;
+    const svc = e.services.find((s) => s.service === text.service);
+    const related = patternsFor(text.service, patterns);
+    const factors = [
+      {
+        signal: g.signal,
+        description: `${signalById(g.signal)?.meaning ?? g.signal} Now ${gateFact(g)}.`,
+        weight: 0.8,
+      },
+      ...(svc?.elevatedSignals ?? [])
+        .filter((s) => s !== g.signal)
+        .map((s) => ({
+          signal: s,
+          description: `${signalById(s)?.meaning ?? s} Also past its limit.`,
+          weight: 0.4,
+        })),
+      ...related.map((p) => ({
+        signal: `log:${p.pattern_id}`,
+        description: `${p.count_is_lower_bound ? 'At least ' : ''}${p.count} "${p.pattern_id}" log lines from ${p.service}.`,
+        weight: 0.3,
+      })),
+    ];
+    issues.push({
+      key: g.id,
+      severity: cap(e.state, g.level === 'critical' ? 'critical' : 'warning'),
+      title: text.title,
+      description: `${text.title}: ${gateFact(g)} (${e.scaleBand} band).`,
+      likely_cause: text.cause,
+      contributing_factors: factors.slice(0, 10),
+      suggested_actions: text.actions.map((a) => ({ ...a, parameters: {} })),
+      related_signals: [g.signal],
+    });
+    causes.push(text.title.toLowerCase());
+  }
+
+  if (e.workers.evaluated) {
+    for (const f of e.workers.findings) {
+      issues.push({
+        key: `worker.${f.rule}.${f.signal}`,
+        severity: cap(e.state, f.severity),
+        title: f.message.split(':')[0] ?? f.rule,
+        description: f.message,
+        likely_cause:
+          'Worker capacity or configuration, seen from the SDK metrics or the task-queue backlogs.',
+        contributing_factors: [
+          {
+            signal: f.signal,
+            description: `${signalById(f.signal)?.meaning ?? f.signal}`,
+            weight: 0.7,
+          },
+        ],
+        suggested_actions:
+          f.rule === 'NEVER_SCALE_DOWN_AT_ZERO' ||
+          f.rule === 'TASKS_WAITING_FOR_WORKERS' ||
+          f.rule === 'SCHEDULE_TO_START_HIGH'
+            ? [
+                {
+                  action_type: 'scale',
+                  target_service: 'workers',
+                  description:
+                    'Add worker capacity; never scale workers down while slots are exhausted.',
+                  confidence: 0.6,
+                  risk: 'low',
+                  parameters: {},
+                },
+              ]
+            : [
+                {
+                  action_type: 'configure',
+                  target_service: 'workers',
+                  description: f.message,
+                  confidence: 0.4,
+                  risk: 'low',
+                  parameters: {},
+                },
+              ],
+        related_signals: [f.signal],
+      });
+    }
+  }
+
+  if (e.systemBusy) {
+    issues.push({
+      key: 'system.busy',
+      severity: 'info',
+      title: 'Retention cleanup is running',
+      description:
+        'The system is deleting closed workflows; low throughput and slower persistence are expected while it runs.',
+      likely_cause: 'Retention or namespace deletion work.',
+      contributing_factors: [],
+      suggested_actions: [],
+      related_signals: ['system.deletion_rate_per_sec', 'system.cleanup_delete_rate_per_sec'],
+    });
+    causes.push('retention cleanup is running (expected, not a failure)');
+  }
+
+  if (e.reason === 'below_healthy') {
+    const misses = e.gates
+      .filter((g) => g.fired && g.level === 'healthy')
+      .map((g) => HEALTHY_TEXT[g.id] ?? g.id);
+    causes.push(...misses);
+  }
+  if (e.reason === 'recovery_hysteresis') {
+    causes.push('recovering from critical, but still near the critical limits');
+  }
+
+  const bottleneck =
+    e.bottleneck === 'healthy' || e.bottleneck === 'unknown'
+      ? ''
+      : ` Bottleneck: ${e.bottleneck.replace('_', '-')}.`;
+  const why = causes.length > 0 ? `: ${causes.join('; ')}.` : ': every gate passes.';
+  const streak =
+    e.reason === 'critical_debouncing' || e.reason === 'critical_guard_from_happy'
+      ? ` Critical evidence for ${e.carried.criticalStreak} cycle(s); critical needs it sustained.`
+      : '';
+  // Confident when one clear cause explains the state; less so when several compete.
+  const decisive = issues.filter((i) => i.severity !== 'info').length;
+  const confidence = e.state === 'happy' ? 0.9 : decisive === 1 ? 0.8 : decisive === 0 ? 0.6 : 0.65;
+  return {
+    summary: `${STATE_WORD[e.state]}${why}${bottleneck}${streak}`,
+    confidence,
+    issues,
+  };
+}

@@ -1,0 +1,366 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Snapshot } from '../../shared/health/snapshot.js';
+import { openStore, type Store } from '../../shared/store/connection.js';
+import { clusterIdFor } from '../../shared/store/ids.js';
+import { runMigrations } from '../../shared/store/migrations.js';
+import { createActivities } from '../../worker/activities/index.js';
+import type { SignalSource } from '../../worker/sources/types.js';
+import { startCopilotWorkflows, workflowIds } from '../../worker/starter.js';
+import { findTemporalCli } from '../../worker/temporal-cli.js';
+import {
+  configureObserverUpdate,
+  currentEvaluationQuery,
+} from '../../worker/workflows/messages.js';
+import type { observeClusterWorkflow } from '../../worker/workflows/observe-cluster.js';
+import type { scheduledAssessmentWorkflow } from '../../worker/workflows/scheduled-assessment.js';
+import { HEALTHY, type Spec, snapshot, withSpec } from '../helpers/snapshots.js';
+import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * A scripted metrics source: each cluster answers the next spec of its script (the last one
+ * repeats), as a real source would answer a cluster moving through states. `'dead'` answers what a
+ * dead Prometheus makes of every query: error values.
+ */
+class ScriptedSource implements SignalSource {
+  readonly kind = 'scripted';
+  private i = 0;
+  constructor(private readonly script: readonly (Spec | 'dead')[]) {}
+  async snapshot(at: number): Promise<Snapshot> {
+    const step = this.script[Math.min(this.i++, this.script.length - 1)] ?? 'dead';
+    if (step === 'dead') {
+      const s = snapshot(HEALTHY, at);
+      for (const id of Object.keys(s.values))
+        s.values[id] = { status: 'error', message: 'ECONNREFUSED' };
+      return s;
+    }
+    return snapshot(step, at);
+  }
+  async close(): Promise<void> {}
+}
+
+const SLOW_PERSISTENCE = withSpec(HEALTHY, { persistenceLatencyP99: 640 });
+const PERSISTENCE_DOWN = withSpec(HEALTHY, { persistenceErrors: 120 });
+
+let env: TestWorkflowEnvironment;
+let pg: TestPostgres;
+let store: Store;
+let bundle: WorkflowBundleWithSourceMap;
+const scripts = new Map<string, ScriptedSource>();
+
+async function countRows(
+  table: 'evaluations' | 'assessments' | 'issues',
+  cluster: string,
+): Promise<number> {
+  const rows =
+    await store.sql`SELECT count(*)::int AS n FROM ${store.sql(table)} WHERE cluster_id = ${clusterIdFor(cluster)}`;
+  return (rows[0] as { n: number }).n;
+}
+
+async function states(cluster: string): Promise<string[]> {
+  const rows = await store.sql<{ state: string }[]>`
+    SELECT state FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY cycle`;
+  return rows.map((r) => r.state);
+}
+
+function newWorker(taskQueue: string): Promise<Worker> {
+  return Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createActivities({
+      store,
+      sourceFor: (cluster) => {
+        const s = scripts.get(cluster);
+        if (s === undefined) throw new Error(`no script for ${cluster}`);
+        return s;
+      },
+    }),
+  });
+}
+
+/** Polls until `check` holds (the workflows run on real time; nothing here is a timing assertion). */
+async function eventually(
+  check: () => Promise<boolean>,
+  what: string,
+  attempts = 120,
+): Promise<void> {
+  for (let i = 0; i < attempts; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`gave up waiting for ${what}`);
+}
+
+beforeAll(async () => {
+  pg = await startTestPostgres();
+  store = await openStore({ dialect: 'postgres', url: pg.url });
+  await runMigrations(store.sql, 'postgres');
+  env = await TestWorkflowEnvironment.createLocal({
+    server: { executable: { type: 'existing-path', path: findTemporalCli() } },
+  });
+  bundle = await bundleWorkflowCode({
+    workflowsPath: join(here, '../../worker/workflows/index.ts'),
+  });
+});
+
+afterAll(async () => {
+  await env?.teardown();
+  await store?.close();
+  await pg?.stop();
+});
+
+describe('ObserveClusterWorkflow on a real Temporal server', () => {
+  it('persists every cycle and starts exactly one assessment per state change', async () => {
+    const cluster = 'wf-change';
+    scripts.set(
+      cluster,
+      new ScriptedSource([HEALTHY, HEALTHY, SLOW_PERSISTENCE, SLOW_PERSISTENCE, SLOW_PERSISTENCE]),
+    );
+    const worker = await newWorker('tq-change');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-change',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(async () => (await countRows('evaluations', cluster)) >= 5, 'five cycles');
+      await eventually(
+        async () => (await countRows('assessments', cluster)) >= 1,
+        'the assessment',
+      );
+      const current = await handle.query(currentEvaluationQuery);
+      expect(current?.state).toBe('stressed');
+
+      // Save this run's history for the replay test (determinism guard).
+      const history = await handle.fetchHistory();
+      await handle.terminate('test done');
+      const out = join(here, '../fixtures/histories/observe-cluster.json');
+      mkdirSync(dirname(out), { recursive: true });
+      if (process.env.UPDATE_HISTORIES === '1') writeFileSync(out, historyToJSON(history));
+    });
+    const s = await states(cluster);
+    expect(s.slice(0, 3)).toEqual(['happy', 'happy', 'stressed']);
+    // One change (happy → stressed), one assessment, with the engine's state and its issue.
+    expect(await countRows('assessments', cluster)).toBe(1);
+    const [a] = await store.sql<{ health_state: string; trigger: string; explainer: string }[]>`
+      SELECT health_state, trigger, explainer FROM assessments WHERE cluster_id = ${clusterIdFor(cluster)}`;
+    expect(a).toEqual({ health_state: 'stressed', trigger: 'state_change', explainer: 'rules' });
+    const [i] = await store.sql<{ issue_key: string }[]>`
+      SELECT issue_key FROM issues WHERE cluster_id = ${clusterIdFor(cluster)}`;
+    expect(i?.issue_key).toBe('stressed.persistence_latency');
+  });
+
+  it('carries the engine state across continue-as-new: critical after 3 cycles spanning runs', async () => {
+    const cluster = 'wf-can';
+    scripts.set(cluster, new ScriptedSource([HEALTHY, PERSISTENCE_DOWN]));
+    const worker = await newWorker('tq-can');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-can',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000, cyclesPerRun: 2 }],
+        },
+      );
+      await eventually(async () => (await countRows('evaluations', cluster)) >= 5, 'five cycles');
+      const runs = new Set<string>();
+      const rows = await store.sql<
+        { workflow_id: string }[]
+      >`SELECT workflow_id FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)}`;
+      for (const r of rows) runs.add(r.workflow_id);
+      await handle.terminate('test done');
+      expect(runs.size).toBe(1); // the workflow id stays; cycles number across runs
+    });
+    const s = await states(cluster);
+    // happy, then critical evidence on cycles 1, 2 (run 1 ends after 2 cycles), 3 (run 2)…
+    expect(s.slice(0, 5)).toEqual(['happy', 'stressed', 'stressed', 'critical', 'critical']);
+    const cycles = await store.sql<
+      { cycle: number }[]
+    >`SELECT cycle FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY cycle`;
+    expect(cycles.map((c) => Number(c.cycle)).slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('says unknown when the metrics source is dead, and keeps observing', async () => {
+    const cluster = 'wf-dead';
+    scripts.set(cluster, new ScriptedSource(['dead']));
+    const worker = await newWorker('tq-dead');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-dead',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(async () => (await countRows('evaluations', cluster)) >= 3, 'three cycles');
+      await handle.terminate('test done');
+    });
+    expect((await states(cluster)).slice(0, 3)).toEqual(['unknown', 'unknown', 'unknown']);
+    expect(await countRows('assessments', cluster)).toBe(0);
+  });
+
+  it('rejects a bad configuration update and applies a good one live', async () => {
+    const cluster = 'wf-config';
+    scripts.set(cluster, new ScriptedSource([SLOW_PERSISTENCE]));
+    const worker = await newWorker('tq-config');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-config',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(
+        async () => (await handle.query(currentEvaluationQuery))?.state === 'stressed',
+        'stressed',
+      );
+      await expect(
+        handle.executeUpdate(configureObserverUpdate, {
+          args: [{ engineConfig: { overrides: { all: { criticalThroughputMinPerSec: 1e6 } } } }],
+        }),
+      ).rejects.toBeInstanceOf(WorkflowUpdateFailedError);
+      // Loosen the persistence limit: the same data now reads happy.
+      await handle.executeUpdate(configureObserverUpdate, {
+        args: [
+          { engineConfig: { overrides: { all: { stressedPersistenceLatencyP99MaxMs: 1000 } } } },
+        ],
+      });
+      await eventually(
+        async () => (await handle.query(currentEvaluationQuery))?.state === 'happy',
+        'happy after the update',
+      );
+      await handle.terminate('test done');
+    });
+  });
+
+  it('loses and duplicates nothing when the worker dies mid-run and another takes over', async () => {
+    const cluster = 'wf-restart';
+    scripts.set(cluster, new ScriptedSource([HEALTHY]));
+    const first = await newWorker('tq-restart');
+    const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+      'observeClusterWorkflow',
+      {
+        taskQueue: 'tq-restart',
+        workflowId: `observe-${cluster}`,
+        args: [{ cluster, intervalMs: 1_000 }],
+      },
+    );
+    await first.runUntil(
+      eventually(async () => (await countRows('evaluations', cluster)) >= 2, 'two cycles'),
+    );
+    const second = await newWorker('tq-restart');
+    await second.runUntil(
+      eventually(async () => (await countRows('evaluations', cluster)) >= 5, 'five cycles'),
+    );
+    await handle.terminate('test done');
+    const cycles = await store.sql<{ cycle: number; n: number }[]>`
+      SELECT cycle, count(*)::int AS n FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} GROUP BY cycle ORDER BY cycle`;
+    const numbers = cycles.map((c) => Number(c.cycle));
+    expect(cycles.every((c) => c.n === 1)).toBe(true);
+    expect(numbers).toEqual(numbers.map((_, i) => i)); // no gaps
+  });
+});
+
+describe('startCopilotWorkflows', () => {
+  it('is idempotent and applies new configuration to the running observer on restart', async () => {
+    const cluster = 'wf-starter';
+    scripts.set(cluster, new ScriptedSource([SLOW_PERSISTENCE]));
+    const worker = await newWorker('tq-starter');
+    await worker.runUntil(async () => {
+      const base = { cluster, taskQueue: 'tq-starter', intervalMs: 1_000, logsEnabled: false };
+      await startCopilotWorkflows(env.client, { ...base, engineConfig: {} });
+      const observer = env.client.workflow.getHandle(workflowIds(cluster).observer);
+      const { runId } = await observer.describe();
+      await eventually(
+        async () => (await observer.query(currentEvaluationQuery))?.state === 'stressed',
+        'stressed',
+      );
+      // A restart with looser limits: same execution (carried state kept), new configuration.
+      await startCopilotWorkflows(env.client, {
+        ...base,
+        engineConfig: { overrides: { all: { stressedPersistenceLatencyP99MaxMs: 1000 } } },
+      });
+      expect((await observer.describe()).runId).toBe(runId);
+      await eventually(
+        async () => (await observer.query(currentEvaluationQuery))?.state === 'happy',
+        'happy',
+      );
+      const e = await observer.query(currentEvaluationQuery);
+      expect(e?.carried.cycles).toBeGreaterThan(1);
+      for (const id of Object.values(workflowIds(cluster))) {
+        await env.client.workflow
+          .getHandle(id)
+          .terminate('test done')
+          .catch(() => undefined);
+      }
+    });
+  });
+});
+
+describe('ScheduledAssessmentWorkflow', () => {
+  it("assesses the observer's stored evaluation (critical stays critical), and skips when one is recent", async () => {
+    const cluster = 'wf-scheduled';
+    scripts.set(cluster, new ScriptedSource([PERSISTENCE_DOWN]));
+    const worker = await newWorker('tq-scheduled');
+    await worker.runUntil(async () => {
+      const observer = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-scheduled',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(
+        async () => (await observer.query(currentEvaluationQuery))?.state === 'critical',
+        'critical',
+      );
+      const scheduled = await env.client.workflow.start<typeof scheduledAssessmentWorkflow>(
+        'scheduledAssessmentWorkflow',
+        {
+          taskQueue: 'tq-scheduled',
+          workflowId: `scheduled-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000, recentWindowMs: 0 }],
+        },
+      );
+      await eventually(async () => {
+        const rows =
+          await store.sql`SELECT 1 FROM assessments WHERE cluster_id = ${clusterIdFor(cluster)} AND trigger = 'scheduled'`;
+        return rows.length > 0;
+      }, 'a scheduled assessment');
+      await scheduled.terminate('test done');
+      await observer.terminate('test done');
+    });
+    const rows = await store.sql<{ health_state: string }[]>`
+      SELECT health_state FROM assessments WHERE cluster_id = ${clusterIdFor(cluster)} AND trigger = 'scheduled'`;
+    expect(rows.every((r) => r.health_state === 'critical')).toBe(true);
+
+    // The skip rule, through the activity the workflow asks.
+    const activities = createActivities({ store, sourceFor: () => new ScriptedSource([HEALTHY]) });
+    const now = Date.now();
+    expect(
+      (await activities.latestForSchedule({ cluster, at: now, recentWindowMs: 600_000 }))
+        .recentAssessment,
+    ).toBe(true);
+    expect(
+      (await activities.latestForSchedule({ cluster, at: now + 3_600_000, recentWindowMs: 60_000 }))
+        .recentAssessment,
+    ).toBe(false);
+  });
+});

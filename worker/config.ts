@@ -1,0 +1,137 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { z } from 'zod';
+import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
+import { ClusterNameSchema } from '../shared/models/cluster.js';
+
+/**
+ * Every environment variable the worker reads, validated once at start-up. The README lists
+ * them; CDK passes exactly these names (the prior art's infra set variables its code no longer
+ * read, prior-art §13).
+ */
+export const WorkerEnvSchema = z.object({
+  /** Temporal frontend `host:port` of the copilot's own Temporal. Unset in `copilot dev`. */
+  TEMPORAL_ADDRESS: z.string().min(1).optional(),
+  TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().min(1).default('copilot'),
+  /** Temporal Cloud API key; implies TLS. Inject it from a secret store, never bake it in. */
+  TEMPORAL_API_KEY: z.string().min(1).optional(),
+  TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  /** Name of the monitored cluster (rows and workflow ids are keyed by it). */
+  COPILOT_CLUSTER: ClusterNameSchema.default('local'),
+  /** Observation cadence in seconds. */
+  COPILOT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Engine configuration: inline JSON, or a path to a JSON file. */
+  COPILOT_ENGINE_CONFIG: z.string().min(1).optional(),
+  /** Metrics: a Prometheus-compatible base URL (Prometheus, Mimir). */
+  PROMETHEUS_URL: z.url().optional(),
+  /** Metrics: an Amazon Managed Prometheus workspace URL (requests are SigV4-signed). */
+  AMP_WORKSPACE_URL: z.url().optional(),
+  /** Metrics: Temporal `/metrics` endpoints scraped directly, comma-separated. */
+  COPILOT_SCRAPE_URLS: z.string().min(1).optional(),
+  /** `auto` (detect from metric names), `tally` or `otel`. */
+  COPILOT_METRICS_DIALECT: z.enum(['auto', 'tally', 'otel']).default('auto'),
+  /** Logs: Loki base URL; unset disables the log watcher. */
+  LOKI_URL: z.url().optional(),
+  /** Store: a PostgreSQL URL. */
+  COPILOT_DATABASE_URL: z.string().min(1).optional(),
+  /** Store: an Aurora DSQL cluster endpoint (IAM auth). */
+  COPILOT_DSQL_ENDPOINT: z.string().min(1).optional(),
+  COPILOT_DSQL_USER: z.string().min(1).default('admin'),
+  /** Store: the embedded PGlite's data directory (used when no other store is set). */
+  COPILOT_DATA_DIR: z.string().min(1).default('.copilot/data'),
+  /** Bedrock Knowledge Base id for runbooks (explanations issue). */
+  COPILOT_KB_ID: z.string().min(1).optional(),
+  AWS_REGION: z.string().min(1).optional(),
+});
+export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+export interface WorkerSettings {
+  readonly env: WorkerEnv;
+  readonly engineConfig: EngineConfigInput;
+  readonly intervalMs: number;
+  readonly metrics:
+    | { readonly kind: 'prometheus'; readonly url: string; readonly sigv4: boolean }
+    | { readonly kind: 'scrape'; readonly urls: string[] }
+    | { readonly kind: 'none' };
+  readonly store:
+    | { readonly kind: 'postgres'; readonly url: string }
+    | { readonly kind: 'dsql'; readonly endpoint: string; readonly user: string }
+    | { readonly kind: 'embedded'; readonly dataDir: string };
+}
+
+function engineConfigFrom(raw: string | undefined): EngineConfigInput {
+  if (raw === undefined) return {};
+  const text = raw.trimStart().startsWith('{')
+    ? raw
+    : existsSync(raw)
+      ? readFileSync(raw, 'utf8')
+      : undefined;
+  if (text === undefined)
+    throw new ConfigError(`COPILOT_ENGINE_CONFIG is neither JSON nor a readable file: ${raw}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(`COPILOT_ENGINE_CONFIG is not valid JSON: ${(error as Error).message}`);
+  }
+  try {
+    resolveEngineConfig(value); // validate now: a bad configuration stops start-up, not a cycle
+  } catch (error) {
+    throw new ConfigError(`COPILOT_ENGINE_CONFIG: ${(error as Error).message}`);
+  }
+  return value as EngineConfigInput;
+}
+
+/** Parses the environment once; throws {@link ConfigError} naming each bad variable. */
+export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): WorkerSettings {
+  const parsed = WorkerEnvSchema.safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
+  }
+  const env = parsed.data;
+  const chosen = [env.PROMETHEUS_URL, env.AMP_WORKSPACE_URL, env.COPILOT_SCRAPE_URLS].filter(
+    (x) => x !== undefined,
+  );
+  if (chosen.length > 1) {
+    throw new ConfigError(
+      'set only one of PROMETHEUS_URL, AMP_WORKSPACE_URL and COPILOT_SCRAPE_URLS',
+    );
+  }
+  const metrics: WorkerSettings['metrics'] =
+    env.AMP_WORKSPACE_URL !== undefined
+      ? { kind: 'prometheus', url: env.AMP_WORKSPACE_URL, sigv4: true }
+      : env.PROMETHEUS_URL !== undefined
+        ? { kind: 'prometheus', url: env.PROMETHEUS_URL, sigv4: false }
+        : env.COPILOT_SCRAPE_URLS !== undefined
+          ? {
+              kind: 'scrape',
+              urls: env.COPILOT_SCRAPE_URLS.split(',')
+                .map((u) => u.trim())
+                .filter((u) => u !== ''),
+            }
+          : { kind: 'none' };
+  if (env.COPILOT_DATABASE_URL !== undefined && env.COPILOT_DSQL_ENDPOINT !== undefined) {
+    throw new ConfigError('set only one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT');
+  }
+  const store: WorkerSettings['store'] =
+    env.COPILOT_DSQL_ENDPOINT !== undefined
+      ? { kind: 'dsql', endpoint: env.COPILOT_DSQL_ENDPOINT, user: env.COPILOT_DSQL_USER }
+      : env.COPILOT_DATABASE_URL !== undefined
+        ? { kind: 'postgres', url: env.COPILOT_DATABASE_URL }
+        : { kind: 'embedded', dataDir: env.COPILOT_DATA_DIR };
+  return {
+    env,
+    engineConfig: engineConfigFrom(env.COPILOT_ENGINE_CONFIG),
+    intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
+    metrics,
+    store,
+  };
+}

@@ -1,0 +1,161 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Worker } from '@temporalio/worker';
+import { openStore, type Store } from '../shared/store/connection.js';
+import { startEmbeddedStore } from '../shared/store/embedded.js';
+import { runMigrations } from '../shared/store/migrations.js';
+import { createActivities } from './activities/index.js';
+import type { WorkerSettings } from './config.js';
+import { createPrometheusSource } from './sources/prometheus.js';
+import { createScrapeSource } from './sources/scrape.js';
+import type { SignalSource } from './sources/types.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+/** Opens the configured store (starting the embedded one if needed) and migrates it. */
+export async function openConfiguredStore(
+  settings: WorkerSettings,
+): Promise<{ store: Store; close(): Promise<void>; describe: string }> {
+  const s = settings.store;
+  if (s.kind === 'embedded') {
+    const embedded = await startEmbeddedStore({ dataDir: s.dataDir });
+    const store = await openStore({
+      dialect: 'pglite',
+      url: embedded.url,
+      max: Math.min(4, embedded.maxConnections),
+    });
+    await runMigrations(store.sql, 'pglite');
+    return {
+      store,
+      describe: `embedded PGlite in ${s.dataDir}`,
+      close: async () => {
+        await store.close();
+        await embedded.close();
+      },
+    };
+  }
+  const store =
+    s.kind === 'dsql'
+      ? await openStore({
+          dialect: 'dsql',
+          endpoint: s.endpoint,
+          user: s.user,
+          ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
+        })
+      : await openStore({ dialect: 'postgres', url: s.url });
+  await runMigrations(store.sql, store.dialect);
+  return { store, describe: store.target, close: () => store.close() };
+}
+
+/** The metrics source the settings describe; `fallbackScrapeUrls` serve `copilot dev`. */
+export function createConfiguredSource(
+  settings: WorkerSettings,
+  fallbackScrapeUrls: readonly string[] = [],
+): SignalSource {
+  const m = settings.metrics;
+  const dialect = settings.env.COPILOT_METRICS_DIALECT;
+  if (m.kind === 'prometheus') {
+    return createPrometheusSource({
+      url: m.url,
+      auth: m.sigv4
+        ? {
+            kind: 'sigv4',
+            ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
+          }
+        : { kind: 'none' },
+      dialect: { server: dialect },
+    });
+  }
+  const urls = m.kind === 'scrape' ? m.urls : [...fallbackScrapeUrls];
+  if (urls.length === 0) {
+    throw new Error(
+      'no metrics source: set PROMETHEUS_URL, AMP_WORKSPACE_URL or COPILOT_SCRAPE_URLS',
+    );
+  }
+  return createScrapeSource({
+    urls,
+    ...(dialect === 'auto' ? {} : { dialect: { server: dialect } }),
+  });
+}
+
+/**
+ * The workflow code the worker runs: the prebuilt bundle when one exists (production images
+ * build it once), else the sources, bundled at start-up.
+ */
+export function workflowCode(
+  root: string = join(here, '..'),
+): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  const prebuilt = join(root, 'dist/workflow-bundle.js');
+  return existsSync(prebuilt)
+    ? { workflowBundle: { codePath: prebuilt } }
+    : { workflowsPath: join(root, 'worker/workflows/index.ts') };
+}
+
+export interface Runtime {
+  readonly client: Client;
+  readonly connection: Connection;
+  readonly nativeConnection: NativeConnection;
+  readonly worker: Worker;
+  readonly store: Store;
+  /** Runs the worker until `shutdown()`; resolves when it has drained. */
+  run(): Promise<void>;
+  shutdown(): void;
+  /** Closes connections after the worker stopped. */
+  close(): Promise<void>;
+}
+
+/** Connects to Temporal and builds the worker with its activities. */
+export async function createRuntime(
+  settings: WorkerSettings,
+  options: {
+    readonly address: string;
+    readonly store: Store;
+    readonly source: SignalSource;
+    /** Project root holding `worker/workflows` or `dist/workflow-bundle.js`. @default this file's */
+    readonly root?: string;
+  },
+): Promise<Runtime> {
+  const { env } = settings;
+  const tls = env.TEMPORAL_API_KEY !== undefined || env.TEMPORAL_TLS === 'true';
+  const apiKey = env.TEMPORAL_API_KEY;
+  const connectOptions = {
+    address: options.address,
+    ...(tls ? { tls: true as const } : {}),
+    ...(apiKey === undefined ? {} : { apiKey }),
+  };
+  const nativeConnection = await NativeConnection.connect(connectOptions);
+  const connection = await Connection.connect(connectOptions);
+  const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const worker = await Worker.create({
+    connection: nativeConnection,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    ...workflowCode(options.root),
+    activities: createActivities({
+      store: options.store,
+      sourceFor: () => options.source,
+      defaultEngineConfig: settings.engineConfig,
+    }),
+    // A worker shutting down lets running activities finish this long before cancelling them.
+    shutdownGraceTime: '10s',
+  });
+  return {
+    client,
+    connection,
+    nativeConnection,
+    worker,
+    store: options.store,
+    run: () => worker.run(),
+    shutdown: () => {
+      // The SDK also shuts the worker down on SIGINT/SIGTERM itself; a second call would throw.
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+    },
+    close: async () => {
+      await options.source.close();
+      await connection.close();
+      await nativeConnection.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+import type { EngineConfigInput } from '../../shared/health/config.js';
+import type { Evaluation } from '../../shared/health/evaluation.js';
+
+/** The observer's latest evaluation (null before its first cycle). */
+export const currentEvaluationQuery = defineQuery<Evaluation | null>('currentEvaluation');
+
+/** What can change while an observer runs; omitted fields keep their value. */
+export interface ObserverSettings {
+  readonly intervalMs?: number;
+  readonly engineConfig?: EngineConfigInput;
+}
+
+/**
+ * Changes an observer's settings live. An update (not a signal) so a bad configuration is
+ * rejected by the validator before it enters history, and the caller learns why.
+ */
+export const configureObserverUpdate = defineUpdate<ObserverSettings, [ObserverSettings]>(
+  'configureObserver',
+);

@@ -1,0 +1,157 @@
+import {
+  ActivityFailure,
+  continueAsNew,
+  log,
+  ParentClosePolicy,
+  proxyActivities,
+  setHandler,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
+import { evaluate } from '../../shared/health/engine.js';
+import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
+import type { CopilotActivities } from '../activities/types.js';
+import { assessHealthWorkflow } from './assess-health.js';
+import type { ObserveClusterInput } from './inputs.js';
+import {
+  configureObserverUpdate,
+  currentEvaluationQuery,
+  type ObserverSettings,
+} from './messages.js';
+
+export const DEFAULT_INTERVAL_MS = 30_000;
+export const DEFAULT_CYCLES_PER_RUN = 200;
+const MIN_INTERVAL_MS = 1_000;
+const MAX_INTERVAL_MS = 3_600_000;
+
+// Explicit timeouts and bounded retries everywhere: a dependency that stays down must turn into
+// absent data and `unknown`, never a loop stalled on retries (prior-art §8).
+const { observe } = proxyActivities<CopilotActivities>({
+  startToCloseTimeout: '25s',
+  scheduleToCloseTimeout: '60s',
+  retry: { maximumAttempts: 2, initialInterval: '1s', maximumInterval: '5s' },
+});
+const { recordEvaluation } = proxyActivities<CopilotActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '45s',
+  retry: {
+    maximumAttempts: 3,
+    initialInterval: '1s',
+    backoffCoefficient: 2,
+    maximumInterval: '5s',
+  },
+});
+
+function validateSettings(s: ObserverSettings): void {
+  if (
+    s.intervalMs !== undefined &&
+    !(s.intervalMs >= MIN_INTERVAL_MS && s.intervalMs <= MAX_INTERVAL_MS)
+  ) {
+    throw new RangeError(
+      `intervalMs must be between ${MIN_INTERVAL_MS} and ${MAX_INTERVAL_MS}, got ${s.intervalMs}`,
+    );
+  }
+  // Throws EngineConfigError listing every problem; the update is rejected, history untouched.
+  if (s.engineConfig !== undefined) resolveEngineConfig(s.engineConfig);
+}
+
+/**
+ * One per monitored cluster: every interval takes a snapshot and runs the engine with the carried
+ * state (in an activity, so engine upgrades never make old histories nondeterministic), persists
+ * the evaluation, and on a state change starts an assessment with the context it needs. Continues
+ * as new every `cyclesPerRun` cycles carrying the engine state.
+ */
+export async function observeClusterWorkflow(input: ObserveClusterInput): Promise<never> {
+  const { cluster } = input;
+  const observerId = workflowInfo().workflowId;
+  let intervalMs = input.intervalMs ?? DEFAULT_INTERVAL_MS;
+  let engineConfig: EngineConfigInput | undefined = input.engineConfig;
+  let carried: CarriedState | null = input.carried ?? null;
+  let cycle = input.cycle ?? 0;
+  const cyclesPerRun = Math.max(1, input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN);
+  const startCycle = cycle;
+  let current: Evaluation | null = null;
+
+  setHandler(currentEvaluationQuery, () => current);
+  setHandler(
+    configureObserverUpdate,
+    (settings) => {
+      if (settings.intervalMs !== undefined) intervalMs = settings.intervalMs;
+      if (settings.engineConfig !== undefined) engineConfig = settings.engineConfig;
+      return { intervalMs, ...(engineConfig === undefined ? {} : { engineConfig }) };
+    },
+    { validator: validateSettings },
+  );
+
+  for (;;) {
+    const at = Date.now(); // workflow time: deterministic on replay
+    let evaluation: Evaluation;
+    let signalValues: Record<string, number> = {};
+    try {
+      const out = await observe({
+        cluster,
+        observerId,
+        cycle,
+        carried,
+        at,
+        ...(engineConfig === undefined ? {} : { engineConfig }),
+      });
+      evaluation = out.evaluation;
+      signalValues = out.signalValues;
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      // The observation itself failed after its bounded retries: a blind cycle. The engine is
+      // pure, so it runs here on an empty snapshot and says `unknown`.
+      log.warn('observation failed; recording a blind cycle', {
+        cluster,
+        cycle,
+        error: String(error.cause ?? error),
+      });
+      evaluation = evaluate(
+        carried,
+        { observedAt: at, values: {} },
+        resolveEngineConfig(engineConfig ?? {}),
+      );
+    }
+    current = evaluation;
+    carried = evaluation.carried;
+
+    try {
+      await recordEvaluation({ cluster, observerId, cycle, evaluation, signalValues });
+    } catch (error) {
+      if (!(error instanceof ActivityFailure)) throw error;
+      // The store being down must not stop observation: the carried state lives here.
+      log.warn('evaluation not persisted', { cluster, cycle, error: String(error.cause ?? error) });
+    }
+
+    if (evaluation.changed && evaluation.previousState !== null) {
+      await startChild(assessHealthWorkflow, {
+        workflowId: `assess-${cluster}-${observerId}-${cycle}`,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            cluster,
+            trigger: 'state_change',
+            evaluation,
+            key: `${observerId}:${cycle}`,
+            ...(input.assessment === undefined ? {} : { context: input.assessment }),
+          },
+        ],
+      });
+    }
+
+    cycle += 1;
+    if (cycle - startCycle >= cyclesPerRun || workflowInfo().continueAsNewSuggested) {
+      return continueAsNew<typeof observeClusterWorkflow>({
+        ...input,
+        intervalMs,
+        ...(engineConfig === undefined ? {} : { engineConfig }),
+        carried,
+        cycle,
+      });
+    }
+    await sleep(intervalMs);
+  }
+}

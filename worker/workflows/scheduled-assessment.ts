@@ -1,0 +1,65 @@
+import {
+  continueAsNew,
+  ParentClosePolicy,
+  proxyActivities,
+  sleep,
+  startChild,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { CopilotActivities } from '../activities/types.js';
+import { assessHealthWorkflow } from './assess-health.js';
+import type { ScheduledAssessmentInput } from './inputs.js';
+
+const { latestForSchedule } = proxyActivities<CopilotActivities>({
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '45s',
+  retry: { maximumAttempts: 3, initialInterval: '1s' },
+});
+
+const ITERATIONS_PER_RUN = 100;
+
+/**
+ * Every 5 minutes, assesses the observer's current evaluation — read from the store, never
+ * re-evaluated from a fresh "happy" seed (the prior art's scheduled path could not report
+ * critical) — and skips when a recent assessment exists.
+ */
+export async function scheduledAssessmentWorkflow(input: ScheduledAssessmentInput): Promise<never> {
+  const intervalMs = input.intervalMs ?? 300_000;
+  const recentWindowMs = input.recentWindowMs ?? 240_000;
+  let iteration = input.iteration ?? 0;
+  const first = iteration;
+  for (;;) {
+    const at = Date.now();
+    let latest: Awaited<ReturnType<CopilotActivities['latestForSchedule']>> | null = null;
+    try {
+      latest = await latestForSchedule({ cluster: input.cluster, at, recentWindowMs });
+    } catch {
+      latest = null; // store down: try again next round
+    }
+    if (
+      latest !== null &&
+      latest.evaluation !== null &&
+      latest.key !== null &&
+      !latest.recentAssessment
+    ) {
+      await startChild(assessHealthWorkflow, {
+        workflowId: `scheduled-${input.cluster}-${workflowInfo().workflowId}-${iteration}`,
+        parentClosePolicy: ParentClosePolicy.ABANDON,
+        args: [
+          {
+            cluster: input.cluster,
+            trigger: 'scheduled',
+            evaluation: latest.evaluation,
+            key: latest.key,
+            ...(input.context === undefined ? {} : { context: input.context }),
+          },
+        ],
+      });
+    }
+    iteration += 1;
+    if (iteration - first >= ITERATIONS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      return continueAsNew<typeof scheduledAssessmentWorkflow>({ ...input, iteration });
+    }
+    await sleep(intervalMs);
+  }
+}
