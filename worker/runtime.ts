@@ -7,7 +7,9 @@ import { openStore, type Store } from '../shared/store/connection.js';
 import { startEmbeddedStore } from '../shared/store/embedded.js';
 import { runMigrations } from '../shared/store/migrations.js';
 import { createActivities } from './activities/index.js';
+import { lokiPatternSource } from './activities/log-patterns.js';
 import type { WorkerSettings } from './config.js';
+import { createLokiSource } from './sources/loki.js';
 import { createPrometheusSource } from './sources/prometheus.js';
 import { createScrapeSource } from './sources/scrape.js';
 import type { SignalSource } from './sources/types.js';
@@ -128,6 +130,11 @@ export async function createRuntime(
   const nativeConnection = await NativeConnection.connect(connectOptions);
   const connection = await Connection.connect(connectOptions);
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
+  const loki =
+    env.LOKI_URL === undefined
+      ? undefined
+      : createLokiSource({ url: env.LOKI_URL, lookbackSec: 30 });
+  const logs = loki === undefined ? undefined : lokiPatternSource(loki);
   const worker = await Worker.create({
     connection: nativeConnection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -136,6 +143,7 @@ export async function createRuntime(
     activities: createActivities({
       store: options.store,
       sourceFor: () => options.source,
+      ...(logs === undefined ? {} : { logsFor: () => logs }),
       defaultEngineConfig: settings.engineConfig,
     }),
     // A worker shutting down lets running activities finish this long before cancelling them.
@@ -154,6 +162,7 @@ export async function createRuntime(
     },
     close: async () => {
       await options.source.close();
+      await loki?.close();
       await connection.close();
       await nativeConnection.close();
     },

@@ -11,9 +11,12 @@ import { openStore, type Store } from '../../shared/store/connection.js';
 import { clusterIdFor } from '../../shared/store/ids.js';
 import { runMigrations } from '../../shared/store/migrations.js';
 import { createActivities } from '../../worker/activities/index.js';
+import { lokiPatternSource } from '../../worker/activities/log-patterns.js';
+import { createLokiSource } from '../../worker/sources/loki.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { startCopilotWorkflows, workflowIds } from '../../worker/starter.js';
 import { findTemporalCli } from '../../worker/temporal-cli.js';
+import type { logWatcherWorkflow } from '../../worker/workflows/log-watcher.js';
 import {
   configureObserverUpdate,
   currentEvaluationQuery,
@@ -21,6 +24,7 @@ import {
 import type { observeClusterWorkflow } from '../../worker/workflows/observe-cluster.js';
 import type { scheduledAssessmentWorkflow } from '../../worker/workflows/scheduled-assessment.js';
 import { HEALTHY, type Spec, snapshot, withSpec } from '../helpers/snapshots.js';
+import { startFakeLoki } from '../support/loki-server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -362,5 +366,66 @@ describe('ScheduledAssessmentWorkflow', () => {
       (await activities.latestForSchedule({ cluster, at: now + 3_600_000, recentWindowMs: 60_000 }))
         .recentAssessment,
     ).toBe(false);
+  });
+});
+
+describe('LogWatcherWorkflow', () => {
+  it('persists narrative log-pattern counts from Loki every cycle', async () => {
+    const cluster = 'wf-logs';
+    const nowNs = BigInt(Date.now()) * 1_000_000n;
+    const loki = await startFakeLoki([
+      {
+        labels: { job: 'temporal', service_name: 'history' },
+        entries: Array.from(
+          { length: 5 },
+          (_, i) =>
+            [
+              nowNs + BigInt(i) * 1_000_000n,
+              'persistence: SQLSTATE 40001 serialization failure',
+            ] as const,
+        ),
+      },
+    ]);
+    // A long lookback: the fake's lines are stamped at the test's start.
+    const source = createLokiSource({ url: loki.url, lookbackSec: 600 });
+    const logs = lokiPatternSource(source);
+    const worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'tq-logs',
+      workflowBundle: bundle,
+      activities: createActivities({
+        store,
+        sourceFor: () => new ScriptedSource([HEALTHY]),
+        logsFor: () => logs,
+      }),
+    });
+    try {
+      await worker.runUntil(async () => {
+        const handle = await env.client.workflow.start<typeof logWatcherWorkflow>(
+          'logWatcherWorkflow',
+          {
+            taskQueue: 'tq-logs',
+            workflowId: `logs-${cluster}`,
+            args: [{ cluster, intervalMs: 1_000 }],
+          },
+        );
+        await eventually(async () => {
+          const rows =
+            await store.sql`SELECT 1 FROM log_patterns WHERE cluster_id = ${clusterIdFor(cluster)}`;
+          return rows.length > 0;
+        }, 'log patterns');
+        await handle.terminate('test done');
+      });
+    } finally {
+      await source.close();
+      await loki.close();
+    }
+    const rows = await store.sql<{ pattern_id: string; service: string; count: number }[]>`
+      SELECT pattern_id, service, count FROM log_patterns WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY observed_at LIMIT 2`;
+    expect(rows.map((r) => r.pattern_id).sort()).toEqual([
+      'serialization_failure',
+      'sqlstate_40001',
+    ]);
+    expect(rows.every((r) => r.service === 'history' && Number(r.count) === 5)).toBe(true);
   });
 });
