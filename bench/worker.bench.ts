@@ -1,26 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { loadWorkerSettings } from '../worker/config.js';
+import { freePort } from '../worker/free-port.js';
 import { createConfiguredSource, createRuntime, openConfiguredStore } from '../worker/runtime.js';
 import type { SignalSource } from '../worker/sources/types.js';
 import { startCopilotWorkflows } from '../worker/starter.js';
 import { findTemporalCli } from '../worker/temporal-cli.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);

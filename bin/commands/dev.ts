@@ -1,5 +1,4 @@
 import { mkdirSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
@@ -7,6 +6,7 @@ import type { Command } from 'commander';
 import type { Evaluation } from '../../shared/health/evaluation.js';
 import { ConfigError, loadWorkerSettings } from '../../worker/config.js';
 import { DEMO_NAMESPACE, type Demo, startDemo } from '../../worker/demo/demo.js';
+import { freePort } from '../../worker/free-port.js';
 import { runWorker } from '../../worker/main.js';
 import {
   createConfiguredSource,
@@ -18,18 +18,6 @@ import { findTemporalCli, TemporalCliNotFoundError } from '../../worker/temporal
 import { currentEvaluationQuery } from '../../worker/workflows/messages.js';
 import { CliError } from '../cli-support.js';
 import { toLine } from '../report.js';
-
-function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolvePort(port));
-    });
-  });
-}
 
 /** The dev server binary: TEMPORAL_CLI_PATH or `temporal` on PATH, else the SDK's download. */
 function devServerExecutable() {

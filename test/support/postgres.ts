@@ -1,8 +1,8 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../worker/free-port.js';
 
 /** A PostgreSQL server for tests: its URL, and how to stop it. */
 export interface TestPostgres {
@@ -22,18 +22,6 @@ function pgBin(name: string): string {
   throw new Error(
     `PostgreSQL's ${name} not found in ${PG_BIN_DIRS.join(' or ')}: install the Debian postgresql package or set TEST_DATABASE_URL`,
   );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 const isRoot = () => typeof process.getuid === 'function' && process.getuid() === 0;

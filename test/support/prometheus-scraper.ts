@@ -1,8 +1,8 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../worker/free-port.js';
 
 /**
  * A real Prometheus (Debian's `prometheus`, 2.42) that *scrapes* live targets — unlike
@@ -30,18 +30,6 @@ export class PrometheusScraperError extends Error {
 }
 
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? 'prometheus';
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -1,9 +1,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
+import { freePort } from '../../worker/free-port.js';
 import { findTemporalCli } from '../../worker/temporal-cli.js';
 
 /**
@@ -28,18 +28,6 @@ export class DevServerError extends Error {
     super(message);
     this.name = 'DevServerError';
   }
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
