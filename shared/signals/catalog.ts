@@ -592,6 +592,12 @@ const AMPLIFIERS: readonly SignalDef[] = [
 ];
 
 const sdk = (name: string, type: MetricType): MetricRef => metric(name, type, 'sdk');
+/**
+ * The server's own internal worker (scanners, archival, namespace deletion) reports SDK metrics
+ * too, under `temporal_system`; seen on the dev server. It is not the users' workers, so worker
+ * signals leave it out (a series without the label still matches).
+ */
+const USER_NAMESPACES: LabelMatcher = { label: 'namespace', op: '!=', value: 'temporal_system' };
 const WORKFLOW_WORKER = eq('worker_type', 'WorkflowWorker');
 const ACTIVITY_WORKER = eq('worker_type', 'ActivityWorker');
 
@@ -607,7 +613,11 @@ const WORKER: readonly SignalDef[] = [
     unit: 'ms',
     meaning: 'p95 time workflow tasks waited for a worker to pick them up.',
     services: ['workers'],
-    measure: quantile(0.95, 300, sel(sdk('workflow_task_schedule_to_start_latency', 'timer'))),
+    measure: quantile(
+      0.95,
+      300,
+      sel(sdk('workflow_task_schedule_to_start_latency', 'timer'), USER_NAMESPACES),
+    ),
   },
   {
     id: 'worker.wft_schedule_to_start_p99_ms',
@@ -616,7 +626,11 @@ const WORKER: readonly SignalDef[] = [
     unit: 'ms',
     meaning: 'p99 time workflow tasks waited for a worker to pick them up.',
     services: ['workers'],
-    measure: quantile(0.99, 300, sel(sdk('workflow_task_schedule_to_start_latency', 'timer'))),
+    measure: quantile(
+      0.99,
+      300,
+      sel(sdk('workflow_task_schedule_to_start_latency', 'timer'), USER_NAMESPACES),
+    ),
   },
   {
     id: 'worker.activity_schedule_to_start_p95_ms',
@@ -625,7 +639,11 @@ const WORKER: readonly SignalDef[] = [
     unit: 'ms',
     meaning: 'p95 time activity tasks waited for a worker to pick them up.',
     services: ['workers'],
-    measure: quantile(0.95, 300, sel(sdk('activity_schedule_to_start_latency', 'timer'))),
+    measure: quantile(
+      0.95,
+      300,
+      sel(sdk('activity_schedule_to_start_latency', 'timer'), USER_NAMESPACES),
+    ),
   },
   {
     id: 'worker.activity_schedule_to_start_p99_ms',
@@ -634,7 +652,11 @@ const WORKER: readonly SignalDef[] = [
     unit: 'ms',
     meaning: 'p99 time activity tasks waited for a worker to pick them up.',
     services: ['workers'],
-    measure: quantile(0.99, 300, sel(sdk('activity_schedule_to_start_latency', 'timer'))),
+    measure: quantile(
+      0.99,
+      300,
+      sel(sdk('activity_schedule_to_start_latency', 'timer'), USER_NAMESPACES),
+    ),
   },
   {
     id: 'worker.workflow_slots_available',
@@ -643,7 +665,10 @@ const WORKER: readonly SignalDef[] = [
     unit: 'count',
     meaning: 'Free workflow-task slots across workers; at 0 workers stop polling.',
     services: ['workers'],
-    measure: gauge('sum', sel(sdk('worker_task_slots_available', 'gauge'), WORKFLOW_WORKER)),
+    measure: gauge(
+      'sum',
+      sel(sdk('worker_task_slots_available', 'gauge'), USER_NAMESPACES, WORKFLOW_WORKER),
+    ),
   },
   {
     id: 'worker.workflow_slots_used',
@@ -652,7 +677,10 @@ const WORKER: readonly SignalDef[] = [
     unit: 'count',
     meaning: 'Busy workflow-task slots across workers.',
     services: ['workers'],
-    measure: gauge('sum', sel(sdk('worker_task_slots_used', 'gauge'), WORKFLOW_WORKER)),
+    measure: gauge(
+      'sum',
+      sel(sdk('worker_task_slots_used', 'gauge'), USER_NAMESPACES, WORKFLOW_WORKER),
+    ),
   },
   {
     id: 'worker.activity_slots_available',
@@ -661,7 +689,10 @@ const WORKER: readonly SignalDef[] = [
     unit: 'count',
     meaning: 'Free activity slots across workers; at 0 workers stop polling.',
     services: ['workers'],
-    measure: gauge('sum', sel(sdk('worker_task_slots_available', 'gauge'), ACTIVITY_WORKER)),
+    measure: gauge(
+      'sum',
+      sel(sdk('worker_task_slots_available', 'gauge'), USER_NAMESPACES, ACTIVITY_WORKER),
+    ),
   },
   {
     id: 'worker.activity_slots_used',
@@ -670,7 +701,10 @@ const WORKER: readonly SignalDef[] = [
     unit: 'count',
     meaning: 'Busy activity slots across workers.',
     services: ['workers'],
-    measure: gauge('sum', sel(sdk('worker_task_slots_used', 'gauge'), ACTIVITY_WORKER)),
+    measure: gauge(
+      'sum',
+      sel(sdk('worker_task_slots_used', 'gauge'), USER_NAMESPACES, ACTIVITY_WORKER),
+    ),
   },
   {
     id: 'worker.workflow_pollers',
@@ -697,7 +731,10 @@ const WORKER: readonly SignalDef[] = [
     unit: 'count',
     meaning: 'Activity-task pollers across workers.',
     services: ['workers'],
-    measure: gauge('sum', sel(sdk('num_pollers', 'gauge'), eq('poller_type', 'activity_task'))),
+    measure: gauge(
+      'sum',
+      sel(sdk('num_pollers', 'gauge'), USER_NAMESPACES, eq('poller_type', 'activity_task')),
+    ),
   },
   {
     id: 'worker.sticky_cache_hit_rate',
@@ -707,8 +744,12 @@ const WORKER: readonly SignalDef[] = [
     meaning: 'Share of workflow tasks served from the sticky cache without a full replay.',
     services: ['workers'],
     measure: ratio(
-      rate(300, sel(sdk('sticky_cache_miss', 'counter'))),
-      rate(300, sel(sdk('sticky_cache_hit', 'counter')), sel(sdk('sticky_cache_miss', 'counter'))),
+      rate(300, sel(sdk('sticky_cache_miss', 'counter'), USER_NAMESPACES)),
+      rate(
+        300,
+        sel(sdk('sticky_cache_hit', 'counter'), USER_NAMESPACES),
+        sel(sdk('sticky_cache_miss', 'counter'), USER_NAMESPACES),
+      ),
       true,
     ),
     note: 'Reads real sticky misses; the prior art hard-coded the miss rate to 0 (prior-art §17).',
@@ -720,7 +761,7 @@ const WORKER: readonly SignalDef[] = [
     unit: 'per_sec',
     meaning: 'Workflow-task executions failing in workers per second (nondeterminism, panics).',
     services: ['workers'],
-    measure: rate(60, sel(sdk('workflow_task_execution_failed', 'counter'))),
+    measure: rate(60, sel(sdk('workflow_task_execution_failed', 'counter'), USER_NAMESPACES)),
     roles: ['bad_event'],
   },
   {
@@ -730,7 +771,7 @@ const WORKER: readonly SignalDef[] = [
     unit: 'per_sec',
     meaning: 'Worker long-poll RPCs failing per second (connectivity, throttling).',
     services: ['workers'],
-    measure: rate(60, sel(sdk('long_request_failure', 'counter'))),
+    measure: rate(60, sel(sdk('long_request_failure', 'counter'), USER_NAMESPACES)),
     roles: ['bad_event'],
   },
 ];

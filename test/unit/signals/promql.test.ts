@@ -110,22 +110,22 @@ describe('renderSignal in the server dialects', () => {
 describe('renderSignal in the SDK dialects', () => {
   it('reads sdk-core histograms in ms and Go SDK histograms in seconds', () => {
     expect(renderSignal(sig(SIG.wftScheduleToStartP95), TALLY)).toBe(
-      'histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_schedule_to_start_latency_bucket[300s])))',
+      'histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_schedule_to_start_latency_bucket{namespace!="temporal_system"}[300s])))',
     );
     expect(renderSignal(sig(SIG.wftScheduleToStartP95), GO)).toBe(
-      'histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_schedule_to_start_latency_bucket[300s]))) * 1000',
+      'histogram_quantile(0.95, sum by (le) (rate(temporal_workflow_task_schedule_to_start_latency_bucket{namespace!="temporal_system"}[300s]))) * 1000',
     );
   });
 
   it('never adds _total to SDK counters and honours the prefix', () => {
     expect(renderSignal(sig(SIG.wftFailures), OTEL)).toBe(
-      'sum(rate(temporal_workflow_task_execution_failed[60s]))',
+      'sum(rate(temporal_workflow_task_execution_failed{namespace!="temporal_system"}[60s]))',
     );
     expect(renderSignal(sig(SIG.wftFailures), { ...GO, sdkPrefix: 'myapp_' })).toBe(
-      'sum(rate(myapp_workflow_task_execution_failed[60s]))',
+      'sum(rate(myapp_workflow_task_execution_failed{namespace!="temporal_system"}[60s]))',
     );
     expect(renderSignal(sig(SIG.activityPollers), GO)).toBe(
-      'sum(temporal_num_pollers{poller_type="activity_task"})',
+      'sum(temporal_num_pollers{namespace!="temporal_system",poller_type="activity_task"})',
     );
   });
 });
