@@ -253,10 +253,37 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
     });
   });
 
-  it('loses and duplicates nothing when the worker dies mid-run and another takes over', async () => {
+  it('loses and duplicates nothing when the worker stops with an observation in flight and another takes over', async () => {
     const cluster = 'wf-restart';
     scripts.set(cluster, new ScriptedSource([HEALTHY]));
-    const first = await newWorker('tq-restart');
+    // The first worker's source hangs on its third observation: the worker is stopped with that
+    // activity in flight, as a crashed or redeployed task would leave it.
+    let calls = 0;
+    let markHung: () => void = () => {};
+    const hung = new Promise<void>((resolve) => {
+      markHung = resolve;
+    });
+    const hanging: SignalSource = {
+      kind: 'hanging',
+      snapshot: (at) => {
+        calls += 1;
+        if (calls < 3) return Promise.resolve(snapshot(HEALTHY, at));
+        markHung();
+        // Answers only after the worker is gone; its result can no longer reach the server.
+        return new Promise<Snapshot>((_, reject) =>
+          setTimeout(() => reject(new Error('too late')), 3_000),
+        );
+      },
+      close: async () => {},
+    };
+    const first = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: 'tq-restart',
+      workflowBundle: bundle,
+      activities: createActivities({ store, sourceFor: () => hanging }),
+      shutdownGraceTime: '1s',
+      shutdownForceTime: '10s',
+    });
     const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
       'observeClusterWorkflow',
       {
@@ -265,12 +292,12 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
         args: [{ cluster, intervalMs: 1_000 }],
       },
     );
-    await first.runUntil(
-      eventually(async () => (await countRows('evaluations', cluster)) >= 2, 'two cycles'),
-    );
+    await first.runUntil(hung);
+    // The server retries the abandoned observation once its start-to-close timeout passes; the
+    // second worker picks it up and the run goes on from the same cycle.
     const second = await newWorker('tq-restart');
     await second.runUntil(
-      eventually(async () => (await countRows('evaluations', cluster)) >= 5, 'five cycles'),
+      eventually(async () => (await countRows('evaluations', cluster)) >= 5, 'five cycles', 200),
     );
     await handle.terminate('test done');
     const cycles = await store.sql<{ cycle: number; n: number }[]>`
