@@ -1,3 +1,4 @@
+import { apiBench } from './api.bench.js';
 import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
 import { scrapeBench } from './scrape.bench.js';
@@ -15,6 +16,7 @@ const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['state store', storeBench],
   ['signal acquisition (Prometheus)', sourcesBench],
   ['worker steady state', workerBench],
+  ['JSON API', apiBench],
 ];
 
 const only = process.argv[2];

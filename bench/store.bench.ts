@@ -14,8 +14,8 @@ import { ensureCluster, signalValuesOf } from '../shared/store/writes.js';
 import { HEALTHY, snapshot } from '../test/helpers/snapshots.js';
 import { startTestPostgres } from '../test/support/postgres.js';
 
-const CYCLE_S = 30;
-const END = Date.UTC(2026, 10, 28);
+export const CYCLE_S = 30;
+export const END = Date.UTC(2026, 10, 28);
 
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
@@ -41,7 +41,14 @@ async function measure(name: string, n: number, warm: number, fn: (i: number) =>
  * healthy): what a happy cycle stores, minus the passed gates. `observedAt` is rewritten per row so
  * every payload parses and matches its column.
  */
-async function load(sql: Sql, clusterId: string, rows: number, template: string, values: string) {
+/** Loads `rows` 30 s evaluations (and a scheduled assessment every 5 min) server-side; shared with the API bench. */
+export async function load(
+  sql: Sql,
+  clusterId: string,
+  rows: number,
+  template: string,
+  values: string,
+) {
   const start = new Date(END - rows * CYCLE_S * 1000);
   await sql`
     INSERT INTO evaluations (id, cluster_id, workflow_id, cycle, observed_at, state, previous_state,

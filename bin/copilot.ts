@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { CliError } from './cli-support.js';
+import { registerApiCommands } from './commands/api.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerEngineCommands } from './commands/engine.js';
@@ -19,6 +20,7 @@ registerEngineCommands(program);
 registerDbCommands(program);
 registerDevCommands(program);
 registerObserveCommands(program);
+registerApiCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,226 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { gzipSync } from 'node:zlib';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { build } from 'esbuild';
+import type { Sql } from 'postgres';
+import { createApiHandler } from '../lambda/api.js';
+import { fixedStore } from '../lambda/common/store.js';
+import { evaluate } from '../shared/health/engine.js';
+import { openStore } from '../shared/store/connection.js';
+import { runMigrations } from '../shared/store/migrations.js';
+import { ensureCluster, signalValuesOf } from '../shared/store/writes.js';
+import { HEALTHY, snapshot } from '../test/helpers/snapshots.js';
+import { startTestPostgres } from '../test/support/postgres.js';
+import { CYCLE_S, END, load } from './store.bench.js';
+
+function percentile(sorted: readonly number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;
+}
+
+const ms = (x: number) => `${x.toFixed(2)} ms`;
+
+function event(path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  const now = Date.now();
+  return {
+    version: '2.0',
+    routeKey: '$default',
+    rawPath: path,
+    rawQueryString: new URLSearchParams(query).toString(),
+    headers: { 'x-api-key': 'bench-api-key-0123456789', host: 'bench' },
+    ...(Object.keys(query).length === 0 ? {} : { queryStringParameters: query }),
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'bench',
+      domainName: 'bench',
+      domainPrefix: 'bench',
+      http: { method: 'GET', path, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'b' },
+      requestId: 'bench',
+      routeKey: '$default',
+      stage: '$default',
+      time: new Date(now).toUTCString(),
+      timeEpoch: now,
+    },
+    isBase64Encoded: false,
+  };
+}
+
+const context = {
+  functionName: 'copilot-api',
+  awsRequestId: 'bench',
+  invokedFunctionArn: 'arn:aws:lambda:eu-west-1:123456789012:function:copilot-api',
+  memoryLimitInMB: '512',
+  getRemainingTimeInMillis: () => 29_000,
+} as unknown as Context;
+
+/** Bundles the Lambda entry like the CDK NodejsFunction would (esbuild, ESM, minified). */
+async function bundle(outDir: string, externalSdk: boolean): Promise<string> {
+  const outfile = join(outDir, externalSdk ? 'api-sdk-external.mjs' : 'api.mjs');
+  await build({
+    entryPoints: [resolve('lambda/api.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    minify: true,
+    mainFields: ['module', 'main'],
+    // NodejsFunction's ESM banner: some CommonJS dependencies call require().
+    banner: {
+      js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
+    },
+    // On Node ≥ 18 runtimes NodejsFunction leaves @aws-sdk/* out (the runtime ships SDK v3).
+    external: externalSdk ? ['@aws-sdk/*'] : [],
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/**
+ * Cold initialisation in a fresh Node process: import the bundle (Lambda's INIT phase), then the
+ * first request, which parses the environment and opens the store. Median of `n` processes.
+ */
+function coldStart(
+  file: string,
+  databaseUrl: string,
+  n: number,
+): { init: number; first: number; status: string } {
+  const script = `
+    const t0 = performance.now();
+    const { handler } = await import(${JSON.stringify(file)});
+    const t1 = performance.now();
+    const now = Date.now();
+    const r = await handler({ version: '2.0', routeKey: '$default', rawPath: '/status', rawQueryString: '',
+      headers: { 'x-api-key': 'bench-api-key-0123456789' },
+      requestContext: { http: { method: 'GET', path: '/status' }, stage: '$default', timeEpoch: now } },
+      { functionName: 'copilot-api', awsRequestId: 'cold', getRemainingTimeInMillis: () => 29000 });
+    const t2 = performance.now();
+    process.stdout.write(JSON.stringify({ init: t1 - t0, first: t2 - t1, status: r.statusCode }));
+    process.exit(0);`;
+  const runs: { init: number; first: number; status: number }[] = [];
+  for (let i = 0; i < n; i++) {
+    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
+      env: {
+        ...process.env,
+        COPILOT_DATABASE_URL: databaseUrl,
+        COPILOT_API_KEY: 'bench-api-key-0123456789',
+        POWERTOOLS_LOG_LEVEL: 'SILENT',
+      },
+      encoding: 'utf8',
+    });
+    runs.push(JSON.parse(out) as { init: number; first: number; status: number });
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+  return {
+    init: median(runs.map((r) => r.init)),
+    first: median(runs.map((r) => r.first)),
+    status: [...new Set(runs.map((r) => r.status))].join('/'),
+  };
+}
+
+/**
+ * The JSON API: warm handler latency over a year of 30 s evaluations for one cluster (~1.05
+ * million rows) on a scratch PostgreSQL, the bundled handler's size, and its cold start in fresh
+ * Node processes.
+ */
+export async function apiBench(): Promise<string[]> {
+  const days = Number(process.env.API_BENCH_DAYS ?? 365);
+  const rows = Math.round((days * 86_400) / CYCLE_S);
+  const pg = await startTestPostgres();
+  const store = await openStore({ dialect: 'postgres', url: pg.url, max: 4 });
+  // Inside the repository, so the bundle that leaves @aws-sdk/* out resolves it from node_modules
+  // (as the Lambda runtime provides it).
+  const dir = resolve('.cache/bench/api-bundle');
+  mkdirSync(dir, { recursive: true });
+  const lines: string[] = [];
+  try {
+    const sql = store.sql;
+    await runMigrations(sql, 'postgres');
+    const evaluation = evaluate(null, snapshot(HEALTHY, 0));
+    const template = JSON.stringify({
+      ...evaluation,
+      gates: evaluation.gates.filter((g) => g.fired),
+    });
+    const values = JSON.stringify({
+      ...signalValuesOf(snapshot(HEALTHY, 0)),
+      'state_transitions.throughput_per_sec': '__TP__',
+      'persistence.latency_p99_ms': '__LAT__',
+    }).replace(/"(__TP__|__LAT__)"/g, '$1');
+    const cluster = await ensureCluster(sql, 'bench');
+    const loadStart = performance.now();
+    await load(sql, cluster.id, rows, template, values);
+    await sql`ANALYZE evaluations`;
+    await sql`ANALYZE assessments`;
+    const loadS = (performance.now() - loadStart) / 1000;
+    lines.push(
+      `data: ${rows.toLocaleString('en-US')} evaluations (${days} days × 1 cluster at 30 s) + ` +
+        `${Math.floor(rows / 10).toLocaleString('en-US')} assessments on a scratch PostgreSQL ` +
+        `(test/support/postgres.ts, fsync=off), loaded server-side in ${loadS.toFixed(0)} s; pool 4 over TCP 127.0.0.1`,
+    );
+
+    const handler = createApiHandler({
+      store: fixedStore(store),
+      auth: { mode: 'api-key', key: async () => 'bench-api-key-0123456789' },
+      logger: new Logger({ serviceName: 'copilot-api-bench', logLevel: 'SILENT' }),
+      now: () => END,
+    });
+    const measure = async (name: string, e: APIGatewayProxyEventV2, n: number, warm: number) => {
+      let bytes = 0;
+      for (let i = 0; i < warm; i++) await handler(e, context);
+      const times: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const t = performance.now();
+        const r = await handler(e, context);
+        times.push(performance.now() - t);
+        if (r.statusCode !== 200) throw new Error(`${name}: HTTP ${r.statusCode} ${r.body}`);
+        bytes = r.body?.length ?? 0;
+      }
+      times.sort((a, b) => a - b);
+      return `${name}: p50 ${ms(percentile(times, 50))}, p99 ${ms(percentile(times, 99))} (${n} warm calls, ${(bytes / 1024).toFixed(1)} KiB body)`;
+    };
+    lines.push(
+      await measure(
+        'warm handler GET /status (auth, routing, 5 index-backed reads, mapping)',
+        event('/status'),
+        2_000,
+        200,
+      ),
+    );
+    lines.push(
+      await measure(
+        'warm handler GET /status/timeline, default last 24 h (2,880 rows)',
+        event('/status/timeline'),
+        200,
+        20,
+      ),
+    );
+    lines.push(
+      await measure(
+        'warm handler GET /status/timeline?changes_only=true over the whole year',
+        event('/status/timeline', { start: '0', changes_only: 'true' }),
+        200,
+        20,
+      ),
+    );
+
+    for (const externalSdk of [true, false]) {
+      const file = await bundle(dir, externalSdk);
+      const size = statSync(file).size;
+      const gz = gzipSync(readFileSync(file)).length;
+      const cold = coldStart(file, pg.url, 5);
+      lines.push(
+        `bundle lambda/api.ts (esbuild ESM minified${externalSdk ? ', @aws-sdk/* external as NodejsFunction does' : ', everything bundled'}): ` +
+          `${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped); fresh node process: ` +
+          `import ${ms(cold.init)}, first /status ${ms(cold.first)} (env parse, pool open, first connection; HTTP ${cold.status}) — median of 5`,
+      );
+    }
+  } finally {
+    await store.close();
+    await pg.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return lines;
+}

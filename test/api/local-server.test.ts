@@ -1,0 +1,103 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
+import {
+  ProblemSchema,
+  StatusResponseSchema,
+  TimelineResponseSchema,
+} from '../../shared/api/schemas.js';
+import {
+  rawGet,
+  type SeededStore,
+  silentLogger,
+  startSeededStore,
+  TEST_API_KEY,
+} from './support.js';
+
+describe('local API server (node:http → API Gateway v2 event → the Lambda handler)', () => {
+  let seeded: SeededStore;
+  let api: LocalApi;
+  const key = { 'x-api-key': TEST_API_KEY };
+
+  beforeAll(async () => {
+    seeded = await startSeededStore();
+    api = await startLocalApi({
+      store: seeded.store,
+      port: 0,
+      apiKey: TEST_API_KEY,
+      logger: silentLogger,
+    });
+  });
+  afterAll(async () => {
+    await api?.close();
+    await seeded?.stop();
+  });
+
+  it('serves /status over HTTP with the key, as JSON', async () => {
+    const res = await fetch(`${api.url}/status`, { headers: key });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/json');
+    const status = StatusResponseSchema.parse(await res.json());
+    expect(status.health_state).toBe(seeded.evaluations.at(-1)?.state);
+  });
+
+  it('refuses a request without the key with a 401 problem', async () => {
+    const res = await fetch(`${api.url}/status/summary`);
+    expect(res.status).toBe(401);
+    expect(res.headers.get('content-type')).toBe('application/problem+json');
+    expect(ProblemSchema.parse(await res.json()).title).toBe('Unauthorized');
+  });
+
+  it('decodes query values and forgives a trailing slash', async () => {
+    const start = encodeURIComponent('2026-11-28T12:00:00+00:00');
+    const end = encodeURIComponent('2026-11-28T12:05:00.000Z');
+    const res = await fetch(`${api.url}/status/timeline/?start=${start}&end=${end}`, {
+      headers: key,
+    });
+    expect(res.status).toBe(200);
+    const timeline = TimelineResponseSchema.parse(await res.json());
+    expect(timeline.timeline).toHaveLength(10);
+  });
+
+  it('joins a repeated query key with commas like API Gateway, which the cluster check refuses', async () => {
+    const res = await rawGet(api.url, '/status?cluster=local&cluster=local', key);
+    expect(res.status).toBe(400);
+    expect(ProblemSchema.parse(JSON.parse(res.body)).detail).toMatch(/cluster/);
+  });
+
+  it('returns 404 for an unknown path and 501 for POST /actions', async () => {
+    expect((await rawGet(api.url, '/nope/../../etc/passwd', key)).status).toBe(404);
+    const actions = await fetch(`${api.url}/actions`, {
+      method: 'POST',
+      headers: { ...key, 'content-type': 'application/json' },
+      body: JSON.stringify({ action: 'scale history' }),
+    });
+    expect(actions.status).toBe(501);
+    expect(await actions.json()).toEqual({
+      error: 'Not implemented',
+      message: 'Automated remediation is planned for a future release.',
+    });
+  });
+
+  it('needs no key when none is configured', async () => {
+    const open = await startLocalApi({ store: seeded.store, port: 0, logger: silentLogger });
+    try {
+      const res = await fetch(`${open.url}/clusters`);
+      expect(res.status).toBe(200);
+      expect(await res.json()).toMatchObject({ clusters: [{ name: 'empty' }, { name: 'local' }] });
+    } finally {
+      await open.close();
+    }
+    await expect(fetch(`${open.url}/clusters`)).rejects.toThrow();
+  });
+
+  it('uses the request time for the default timeline range', async () => {
+    const before = Date.now();
+    const res = await fetch(`${api.url}/status/timeline`, { headers: key });
+    const after = Date.now();
+    const timeline = TimelineResponseSchema.parse(await res.json());
+    // The local server has no injected clock: the range ends at the wall-clock time of the request.
+    expect(Date.parse(timeline.end)).toBeGreaterThanOrEqual(before);
+    expect(Date.parse(timeline.end)).toBeLessThanOrEqual(after);
+    expect(Date.parse(timeline.end) - Date.parse(timeline.start)).toBe(86_400_000);
+  });
+});
