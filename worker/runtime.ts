@@ -23,11 +23,9 @@ export async function openConfiguredStore(
   const s = settings.store;
   if (s.kind === 'embedded') {
     const embedded = await startEmbeddedStore({ dataDir: s.dataDir });
-    const store = await openStore({
-      dialect: 'pglite',
-      url: embedded.url,
-      max: Math.min(4, embedded.maxConnections),
-    });
+    // PGlite is a single backend: with several pooled connections, the worker's and the API's
+    // concurrent queries came back empty or failed under `copilot dev`; one connection queues them.
+    const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
     await runMigrations(store.sql, 'pglite');
     return {
       store,

@@ -72,7 +72,7 @@ async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): 
     if (target.dialect === 'embedded') {
       where = `embedded store in ${target.dataDir}`;
       embedded = await startEmbeddedStore({ dataDir: target.dataDir });
-      store = await openStore({ dialect: 'pglite', url: embedded.url, max: 2 });
+      store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
     } else {
       store = await openStore(target);
       where = store.target;

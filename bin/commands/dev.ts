@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
+import { startLocalApi } from '../../lambda/local-server.js';
 import type { Evaluation } from '../../shared/health/evaluation.js';
 import { ConfigError, loadWorkerSettings } from '../../worker/config.js';
 import { DEMO_NAMESPACE, type Demo, startDemo } from '../../worker/demo/demo.js';
@@ -33,6 +34,7 @@ function devServerExecutable() {
 interface DevOptions {
   readonly dataDir: string;
   readonly interval?: string;
+  readonly apiPort?: string;
   readonly demo?: boolean;
   readonly demoStarveAfter?: string;
   readonly demoRecoverAfter?: string;
@@ -82,6 +84,11 @@ export function registerDevCommands(program: Command): void {
       '.copilot',
     )
     .option('--interval <seconds>', 'observation cadence in seconds (COPILOT_INTERVAL_SECONDS)')
+    .option(
+      '--api-port <port>',
+      'port of the local JSON API on 127.0.0.1 (0 picks a free one)',
+      '8080',
+    )
     .option(
       '--demo',
       'run a demo workload in a `demo` namespace; press s to starve its workers, again to recover',
@@ -153,6 +160,21 @@ export function registerDevCommands(program: Command): void {
       say(
         `copilot dev: Temporal at ${address}, store: ${storeHandle.describe}, metrics: ${source.kind}`,
       );
+      // The JSON API for Grafana: the same handler as in Lambda, on the store the worker writes.
+      const apiPort = seconds(opts.apiPort, '--api-port') ?? 8080;
+      let api: Awaited<ReturnType<typeof startLocalApi>>;
+      try {
+        api = await startLocalApi({
+          store: storeHandle.store,
+          port: apiPort,
+          ...(process.env.COPILOT_API_KEY ? { apiKey: process.env.COPILOT_API_KEY } : {}),
+        });
+      } catch (error) {
+        throw new CliError(
+          `cannot serve the API on 127.0.0.1:${apiPort}: ${(error as Error).message} (choose another with --api-port)`,
+        );
+      }
+      say(`copilot dev: JSON API on ${api.url} (try ${api.url}/status)`);
 
       let stopping = false;
       const running = runtime.run();
@@ -245,6 +267,7 @@ export function registerDevCommands(program: Command): void {
         runtime.shutdown();
         await running.catch(() => undefined);
         await runtime.close();
+        await api.close().catch(() => undefined);
         await storeHandle.close();
         await env.teardown();
         say('copilot dev: stopped');

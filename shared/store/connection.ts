@@ -11,7 +11,7 @@ export type StoreTarget =
       readonly url: string;
       /**
        * Pool size. For PGlite keep it at or below the socket server's `maxConnections`.
-       * @default 10 for postgres, 4 for pglite
+       * @default 10 for postgres, 1 for pglite (one backend: concurrent connections were seen to mix up answers under load)
        */
       readonly max?: number;
     }
@@ -183,7 +183,7 @@ export async function openStore(target: StoreTarget): Promise<Store> {
       `database URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`,
     );
   const sql = postgres(target.url, {
-    max: checkMax(target.max, target.dialect === 'pglite' ? 4 : 10),
+    max: checkMax(target.max, target.dialect === 'pglite' ? 1 : 10),
     onnotice: quiet,
     connect_timeout: 15,
     // PGlite is one backend behind a socket: prepared statements gain nothing there.

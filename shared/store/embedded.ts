@@ -37,7 +37,7 @@ export interface EmbeddedStoreOptions {
  *
  * @example
  * const embedded = await startEmbeddedStore({ dataDir: '.copilot/data' });
- * const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 4 });
+ * const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
  */
 export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise<EmbeddedStore> {
   const maxConnections = options.maxConnections ?? 8;

@@ -25,7 +25,16 @@ describe('copilot dev', () => {
       delete env[k];
     const child = spawn(
       process.execPath,
-      ['bin/copilot.js', 'dev', '--data-dir', join(dir, '.copilot'), '--interval', '2'],
+      [
+        'bin/copilot.js',
+        'dev',
+        '--data-dir',
+        join(dir, '.copilot'),
+        '--interval',
+        '2',
+        '--api-port',
+        '0',
+      ],
       {
         env,
         stdio: ['ignore', 'pipe', 'pipe'],
@@ -58,6 +67,12 @@ describe('copilot dev', () => {
         reject(new Error(`copilot dev exited early (${code}):\n${out}`));
       });
     });
+    // The JSON API serves what the worker stored, on the same store.
+    const apiUrl = /JSON API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
+    expect(apiUrl, out).toBeDefined();
+    const status = (await (await fetch(`${apiUrl}/status`)).json()) as Record<string, unknown>;
+    expect(['happy', 'unknown']).toContain(status.health_state);
+    expect(status).toMatchObject({ cluster: 'local', scale_band: expect.any(String) });
     child.kill('SIGINT');
     const code = await exited;
     expect(code, out).toBe(0);
@@ -88,6 +103,8 @@ describe('copilot dev --demo', () => {
         '2',
         '--demo-starve-after',
         '15',
+        '--api-port',
+        '0',
       ],
       { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
     );

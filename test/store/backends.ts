@@ -30,7 +30,7 @@ export async function startBackend(
   }
   const dir = mkdtempSync(join(tmpdir(), 'copilot-pglite-'));
   const embedded = await startEmbeddedStore({ dataDir: dir, maxConnections: 8 });
-  const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 4 });
+  const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
   return {
     store,
     async stop() {
