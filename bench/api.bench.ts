@@ -6,7 +6,6 @@ import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
 import { build } from 'esbuild';
-import type { Sql } from 'postgres';
 import { createApiHandler } from '../lambda/api.js';
 import { fixedStore } from '../lambda/common/store.js';
 import { evaluate } from '../shared/health/engine.js';

@@ -12,6 +12,7 @@ import {
   recordEvaluations,
   recordLogPatterns,
 } from '../../shared/store/writes.js';
+import { freePort } from '../../worker/free-port.js';
 import { CYCLE_MS, T0 } from '../helpers/snapshots.js';
 import { engineRun } from '../store/backends.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
@@ -156,17 +157,8 @@ export async function startSeededStore(): Promise<SeededStore> {
 }
 
 /** A TCP port nothing listens on (bound, read, released). */
-export async function closedPort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+export function closedPort(): Promise<number> {
+  return freePort();
 }
 
 /** A raw HTTP request, so paths reach the server exactly as written (fetch normalises them). */
