@@ -126,7 +126,9 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
       log.warn('evaluation not persisted', { cluster, cycle, error: String(error.cause ?? error) });
     }
 
-    if (evaluation.changed && evaluation.previousState !== null) {
+    // Every change of state is explained, including the first one a fresh observer sees (from
+    // nothing to its first state), so /status has a summary within a cycle of starting.
+    if (evaluation.changed) {
       await startChild(assessHealthWorkflow, {
         workflowId: `assess-${cluster}-${observerId}-${cycle}`,
         parentClosePolicy: ParentClosePolicy.ABANDON,
