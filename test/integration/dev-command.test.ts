@@ -82,10 +82,10 @@ describe('copilot dev', () => {
         scale_band: expect.any(String),
         fired_gates: expect.any(Array),
       });
-      // The embedded server idles: the engine must see that, not guess.
+      // The embedded server carries only the copilot's own workflows: never stressed or critical.
       expect(['happy', 'unknown']).toContain(line.health_state);
     }
-    expect(lines.some((l) => l.health_state === 'happy' && l.idle === true)).toBe(true);
+    expect(lines.some((l) => l.health_state === 'happy')).toBe(true);
   });
 });
 
