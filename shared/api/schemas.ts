@@ -245,13 +245,19 @@ export const ClusterQuerySchema = z.object({ cluster: ClusterNameSchema.optional
  * A time: ISO 8601 with an offset, or epoch milliseconds (what Grafana's `${__from}` and
  * `${__to}` expand to).
  */
-export const TimeParamSchema = z.union([
-  z
-    .string()
-    .regex(/^\d{1,15}$/, 'epoch milliseconds')
-    .transform((s) => Number(s)),
-  IsoSchema.transform((s) => Date.parse(s)),
-]);
+/** 1970-01-01 … 9999-12-31: outside it PostgreSQL cannot store a day before the instant. */
+const MAX_TIME_MS = 253_402_300_799_999;
+
+export const TimeParamSchema = z
+  .union([
+    z
+      .string()
+      .regex(/^\d{1,15}$/, 'epoch milliseconds')
+      .transform((s) => Number(s)),
+    IsoSchema.transform((s) => Date.parse(s)),
+  ])
+  // A fuzz case found year 1: the default start, a day before, is year 0, which the store rejects.
+  .pipe(z.number().min(0, 'a time from 1970 on').max(MAX_TIME_MS, 'a time before year 10000'));
 
 const LimitSchema = (max: number) =>
   z

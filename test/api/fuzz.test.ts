@@ -130,6 +130,22 @@ describe('fuzzing the API (fast-check)', () => {
     await seeded?.stop();
   });
 
+  it('answers 400, not 5xx, for times the store cannot hold (a fuzz counterexample)', async () => {
+    for (const query of [
+      'end=0001-01-01T00:00:00Z',
+      'start=0001-01-01T00:00:00Z',
+      'end=999999999999999',
+    ]) {
+      const event = fixture('timeline');
+      const params = Object.fromEntries(new URLSearchParams(query));
+      const result = await handler(
+        { ...event, rawQueryString: query, queryStringParameters: params },
+        lambdaContext(),
+      );
+      expect(result.statusCode, query).toBe(400);
+    }
+  });
+
   it('answers any path, query string and headers without a 5xx while the store is up', async () => {
     const seen = new Map<number, number>();
     await fc.assert(
