@@ -158,7 +158,7 @@ describe('fuzzing the API (fast-check)', () => {
         const body = JSON.parse(result.body ?? '') as unknown;
         if (status >= 400 && status !== 501) ProblemSchema.parse(body);
       }),
-      { numRuns: 600 },
+      { numRuns: Math.max(600, Number(process.env.FC_NUM_RUNS ?? 0)) },
     );
     // The cases must reach the routes, not only bounce off authentication and routing.
     expect(seen.get(200) ?? 0).toBeGreaterThan(30);

