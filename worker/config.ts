@@ -20,6 +20,8 @@ export const WorkerEnvSchema = z.object({
   COPILOT_CLUSTER: ClusterNameSchema.default('local'),
   /** Observation cadence in seconds. */
   COPILOT_INTERVAL_SECONDS: z.coerce.number().int().min(1).max(3600).default(30),
+  /** Days of per-cycle evaluations and log patterns the store keeps. */
+  COPILOT_RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(30),
   /** Engine configuration: inline JSON, or a path to a JSON file. */
   COPILOT_ENGINE_CONFIG: z.string().min(1).optional(),
   /** Metrics: a Prometheus-compatible base URL (Prometheus, Mimir). */

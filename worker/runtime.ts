@@ -143,6 +143,7 @@ export async function createRuntime(
       sourceFor: () => options.source,
       ...(logs === undefined ? {} : { logsFor: () => logs }),
       defaultEngineConfig: settings.engineConfig,
+      retentionDays: settings.env.COPILOT_RETENTION_DAYS,
     }),
     // A worker shutting down lets running activities finish this long before cancelling them.
     shutdownGraceTime: '10s',

@@ -466,3 +466,26 @@ describe('LogWatcherWorkflow', () => {
     expect(rows.every((r) => r.service === 'history' && Number(r.count) === 5)).toBe(true);
   });
 });
+
+describe('retention', () => {
+  it('prunes evaluations and log patterns older than the retention window, and keeps newer ones', async () => {
+    const activities = createActivities({
+      store,
+      sourceFor: () => new ScriptedSource([HEALTHY]),
+      retentionDays: 30,
+    });
+    const count = async (table: 'evaluations' | 'log_patterns') =>
+      ((await store.sql`SELECT count(*)::int AS n FROM ${store.sql(table)}`)[0] as { n: number }).n;
+    const before = await count('evaluations');
+    expect(before).toBeGreaterThan(0); // the tests above left cycles behind
+    // At "now", nothing is 30 days old: nothing goes.
+    expect((await activities.pruneHistory({ at: Date.now() })).deleted).toBe(0);
+    expect(await count('evaluations')).toBe(before);
+    // Thirty-one days on, everything written today is past the window.
+    const patterns = await count('log_patterns');
+    const { deleted } = await activities.pruneHistory({ at: Date.now() + 31 * 86_400_000 });
+    expect(deleted).toBe(before + patterns);
+    expect(await count('evaluations')).toBe(0);
+    expect(await count('log_patterns')).toBe(0);
+  });
+});

@@ -12,6 +12,10 @@ import type { Store } from '../../shared/store/connection.js';
 
 import { latestAssessment, latestEvaluation, recentLogPatterns } from '../../shared/store/reads.js';
 import {
+  deleteEvaluationsOlderThan,
+  deleteLogPatternsOlderThan,
+} from '../../shared/store/retention.js';
+import {
   ensureCluster,
   recordAssessment,
   recordEvaluation,
@@ -40,6 +44,8 @@ export interface ActivityDeps {
   readonly logsFor?: (cluster: string) => LogPatternSource | undefined;
   /** Engine configuration used when the workflow passes none. */
   readonly defaultEngineConfig?: EngineConfigInput;
+  /** Days of evaluations and log patterns to keep. @default 30 */
+  readonly retentionDays?: number;
 }
 
 /**
@@ -173,6 +179,15 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
         key: evaluation === null ? null : `${evaluation.workflow_id}:${evaluation.cycle}`,
         recentAssessment,
       };
+    },
+
+    async pruneHistory(input) {
+      const before = input.at - (deps.retentionDays ?? 30) * 86_400_000;
+      // Bounded per run (20 batches of 500): a large backlog is spread over several runs rather
+      // than holding the activity past its timeout.
+      const evaluations = await deleteEvaluationsOlderThan(sql, { before, maxBatches: 20 });
+      const patterns = await deleteLogPatternsOlderThan(sql, { before, maxBatches: 20 });
+      return { deleted: evaluations.deleted + patterns.deleted };
     },
 
     async collectLogPatterns(input) {

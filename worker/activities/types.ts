@@ -77,6 +77,8 @@ export interface CopilotActivities {
     readonly at: number;
     readonly recentWindowMs: number;
   }): Promise<LatestForScheduleOutput>;
+  /** Deletes evaluations and log patterns older than the retention window, in DSQL-sized batches. */
+  pruneHistory(input: { readonly at: number }): Promise<{ readonly deleted: number }>;
   collectLogPatterns(input: {
     readonly cluster: string;
     readonly at: number;

@@ -16,7 +16,15 @@ const { latestForSchedule } = proxyActivities<CopilotActivities>({
   retry: { maximumAttempts: 3, initialInterval: '1s' },
 });
 
+const { pruneHistory } = proxyActivities<CopilotActivities>({
+  startToCloseTimeout: '2m',
+  scheduleToCloseTimeout: '5m',
+  retry: { maximumAttempts: 2, initialInterval: '5s' },
+});
+
 const ITERATIONS_PER_RUN = 100;
+/** Retention runs on every 12th round: hourly at the 5-minute cadence. */
+const PRUNE_EVERY = 12;
 
 /**
  * Every 5 minutes, assesses the observer's current evaluation — read from the store, never
@@ -55,6 +63,13 @@ export async function scheduledAssessmentWorkflow(input: ScheduledAssessmentInpu
           },
         ],
       });
+    }
+    if (iteration % PRUNE_EVERY === 0) {
+      try {
+        await pruneHistory({ at });
+      } catch {
+        // The store is down or slow: retention catches up on a later round.
+      }
     }
     iteration += 1;
     if (iteration - first >= ITERATIONS_PER_RUN || workflowInfo().continueAsNewSuggested) {
