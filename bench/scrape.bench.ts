@@ -1,14 +1,14 @@
 import { Bench } from 'tinybench';
 import type { SignalValue } from '../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../shared/signals/catalog.js';
-import { DEFAULT_DIALECT, SDK_DIALECTS, SERVER_DIALECTS } from '../shared/signals/dialect.js';
-import { parseExposition } from '../shared/signals/exposition.js';
 import {
-  evaluateSignal,
-  indexScrape,
-  type Scrape,
+  DEFAULT_DIALECT,
+  SDK_DIALECTS,
+  SERVER_DIALECTS,
   seriesNamesOf,
-} from '../shared/signals/measure-eval.js';
+} from '../shared/signals/dialect.js';
+import { parseExposition } from '../shared/signals/exposition.js';
+import { evaluateSignal, indexScrape, type Scrape } from '../shared/signals/measure-eval.js';
 
 /**
  * One direct-scrape cycle on a realistic cluster: four processes (frontend, history, matching,

@@ -1,4 +1,4 @@
-import type { MetricRef, SignalUnit } from './types.js';
+import type { Measure, MetricRef, SeriesSelector, SignalUnit } from './types.js';
 
 /**
  * How a source names metrics (telemetry-and-aws-facts §1.1, §2):
@@ -110,4 +110,29 @@ export function detectDialect(names: Iterable<string>): Partial<Dialect> {
   // suffix is conclusive, so the rest stays with configuration.
   if (sdkSeconds && !sdkMillis) out.sdk = 'go';
   return out;
+}
+
+/** A rate over a histogram or timer counts its observations (the `_count` series). */
+export function rateSeriesPart(sel: SeriesSelector): SeriesPart {
+  return sel.metric.type === 'timer' || sel.metric.type === 'histogram' ? 'count' : 'value';
+}
+
+/**
+ * Every exported series name a measure reads in a dialect: what a scrape must keep, what a
+ * Prometheus probe looks for.
+ */
+export function seriesNamesOf(measure: Measure, dialect: Dialect): string[] {
+  switch (measure.kind) {
+    case 'rate':
+      return measure.series.map((s) => seriesName(s.metric, rateSeriesPart(s), dialect));
+    case 'gauge':
+      return measure.series.map((s) => seriesName(s.metric, 'value', dialect));
+    case 'quantile':
+      return [seriesName(measure.series.metric, 'bucket', dialect)];
+    case 'ratio':
+      return [
+        ...seriesNamesOf(measure.numerator, dialect),
+        ...seriesNamesOf(measure.denominator, dialect),
+      ];
+  }
 }

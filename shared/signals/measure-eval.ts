@@ -1,5 +1,5 @@
 import { ABSENT, failed, ok, type SignalValue } from '../health/snapshot.js';
-import { type Dialect, quantileScale, type SeriesPart, seriesName } from './dialect.js';
+import { type Dialect, quantileScale, rateSeriesPart, seriesName } from './dialect.js';
 import { parsePromFloat, type Sample, seriesKeyOf } from './exposition.js';
 import type { LabelMatcher, Measure, SeriesSelector, SignalDef } from './types.js';
 
@@ -217,11 +217,6 @@ function spanSec(window: readonly Scrape[]): number {
   return (last.at - first.at) / 1000;
 }
 
-function rateSeriesPart(sel: SeriesSelector): SeriesPart {
-  // A rate over a histogram or timer counts its observations: the `_count` series.
-  return sel.metric.type === 'timer' || sel.metric.type === 'histogram' ? 'count' : 'value';
-}
-
 export interface Bucket {
   readonly upperBound: number;
   readonly count: number;
@@ -396,21 +391,4 @@ export function evaluateSignal(
   if (!Number.isFinite(v)) return failed(`non-finite value ${v}`);
   const newest = history[history.length - 1];
   return newest === undefined ? ok(v) : ok(v, Math.max(0, Math.round(newest.at)));
-}
-
-/** Every exported series name a measure can read in a dialect (for filtering scrapes). */
-export function seriesNamesOf(measure: Measure, dialect: Dialect): string[] {
-  switch (measure.kind) {
-    case 'rate':
-      return measure.series.map((s) => seriesName(s.metric, rateSeriesPart(s), dialect));
-    case 'gauge':
-      return measure.series.map((s) => seriesName(s.metric, 'value', dialect));
-    case 'quantile':
-      return [seriesName(measure.series.metric, 'bucket', dialect)];
-    case 'ratio':
-      return [
-        ...seriesNamesOf(measure.numerator, dialect),
-        ...seriesNamesOf(measure.denominator, dialect),
-      ];
-  }
 }

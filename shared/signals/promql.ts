@@ -1,4 +1,4 @@
-import { type Dialect, quantileScale, seriesName } from './dialect.js';
+import { type Dialect, quantileScale, rateSeriesPart, seriesName } from './dialect.js';
 import type { LabelMatcher, Measure, SeriesSelector, SignalDef, SignalUnit } from './types.js';
 
 /**
@@ -56,7 +56,7 @@ function windowOf(sec: number): string {
 
 /** The series a rate reads: a counter's value, a histogram's or timer's `_count`. */
 function rateSeries(s: SeriesSelector, dialect: Dialect): string {
-  const part = s.metric.type === 'timer' || s.metric.type === 'histogram' ? 'count' : 'value';
+  const part = rateSeriesPart(s);
   return renderSelector(seriesName(s.metric, part, dialect), s.matchers);
 }
 
@@ -122,27 +122,4 @@ export function renderMeasure(measure: Measure, unit: SignalUnit, dialect: Diale
 export function renderSignal(def: SignalDef, dialect: Dialect): string {
   const expr = renderMeasure(def.measure, def.unit, dialect);
   return def.scale === undefined || def.scale === 1 ? expr : `(${expr}) * ${def.scale}`;
-}
-
-/** Every exported series name a signal reads in a dialect (liveness checks, dialect probes). */
-export function seriesNamesOf(measure: Measure, dialect: Dialect): string[] {
-  switch (measure.kind) {
-    case 'rate':
-      return measure.series.map((s) =>
-        seriesName(
-          s.metric,
-          s.metric.type === 'timer' || s.metric.type === 'histogram' ? 'count' : 'value',
-          dialect,
-        ),
-      );
-    case 'gauge':
-      return measure.series.map((s) => seriesName(s.metric, 'value', dialect));
-    case 'quantile':
-      return [seriesName(measure.series.metric, 'bucket', dialect)];
-    case 'ratio':
-      return [
-        ...seriesNamesOf(measure.numerator, dialect),
-        ...seriesNamesOf(measure.denominator, dialect),
-      ];
-  }
 }

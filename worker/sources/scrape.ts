@@ -7,14 +7,10 @@ import {
   detectDialect,
   SDK_DIALECTS,
   SERVER_DIALECTS,
+  seriesNamesOf,
 } from '../../shared/signals/dialect.js';
 import { parseExposition, type Sample } from '../../shared/signals/exposition.js';
-import {
-  evaluateSignal,
-  indexScrape,
-  type Scrape,
-  seriesNamesOf,
-} from '../../shared/signals/measure-eval.js';
+import { evaluateSignal, indexScrape, type Scrape } from '../../shared/signals/measure-eval.js';
 import type { SignalDef } from '../../shared/signals/types.js';
 import type { SignalSource } from './types.js';
 

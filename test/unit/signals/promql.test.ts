@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SIGNAL_CATALOG, signalById } from '../../../shared/signals/catalog.js';
 import type { Dialect } from '../../../shared/signals/dialect.js';
+import { seriesNamesOf } from '../../../shared/signals/dialect.js';
 import { SIG } from '../../../shared/signals/ids.js';
 import {
   PromqlError,
@@ -8,7 +9,6 @@ import {
   renderMeasure,
   renderSelector,
   renderSignal,
-  seriesNamesOf,
 } from '../../../shared/signals/promql.js';
 import type { SignalDef } from '../../../shared/signals/types.js';
 
