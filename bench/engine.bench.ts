@@ -1,8 +1,16 @@
 import { Bench } from 'tinybench';
 import { DEFAULT_ENGINE_CONFIG } from '../shared/health/config.js';
+import {
+  CarriedCells,
+  cellsFromCarried,
+  compileEngine,
+  Decision,
+  decide,
+  replayColumns,
+} from '../shared/health/decide.js';
 import { evaluate, evaluateObservation } from '../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../shared/health/evaluation.js';
-import { observe } from '../shared/health/observation.js';
+import { observe, observeAll } from '../shared/health/observation.js';
 import type { SignalValue, Snapshot } from '../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../shared/signals/catalog.js';
 import { SIG } from '../shared/signals/ids.js';
@@ -44,29 +52,61 @@ export async function engineBench(): Promise<string[]> {
     return s;
   });
 
+  // A month at 30 s (86,400 cycles) as columns, built from the day above repeated with shifted
+  // timestamps: what a replay of Prometheus history feeds the kernel.
+  const dayColumns = observeAll(day, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
+  const month = observeAll(
+    Array.from({ length: 30 * 2880 }, (_, i) => {
+      const s = day[i % 2880] as Snapshot;
+      return { ...s, observedAt: t0 + i * 30_000 };
+    }),
+    DEFAULT_ENGINE_CONFIG.maxSampleAgeSec,
+  );
+
   let sink: Evaluation | undefined;
   let observedSink: ReturnType<typeof observe> | undefined;
+  let stateSink = 0;
   const observed = observe(snap, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
+  const compiled = compileEngine(DEFAULT_ENGINE_CONFIG);
+  const prev = cellsFromCarried(carried, new CarriedCells());
+  const decision = new Decision();
   const bench = new Bench({ time: 2000, warmupTime: 300 });
   bench
-    .add('evaluate (realistic snapshot, carried state)', () => {
+    .add(
+      'decide (realistic observation, carried state: the whole verdict into reused cells)',
+      () => {
+        decide(compiled, observed, 0, prev, decision);
+        stateSink += decision.state;
+      },
+    )
+    .add('evaluate (realistic snapshot, carried state, full JSON evaluation)', () => {
       sink = evaluate(carried, snap, DEFAULT_ENGINE_CONFIG);
     })
-    .add('evaluateObservation (values already read, as a columnar replay feeds it)', () => {
+    .add('evaluateObservation (values already read, full JSON evaluation)', () => {
       sink = evaluateObservation(carried, observed, DEFAULT_ENGINE_CONFIG);
     })
     .add("observe (read the snapshot's tri-state values only)", () => {
       observedSink = observe(snap, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
     })
-    .add('replay 24 h at 30 s (2,880 cycles, carried state)', () => {
+    .add('replay 24 h at 30 s with evaluate (2,880 cycles, carried state)', () => {
       let c: CarriedState | null = null;
       for (const s of day) {
         sink = evaluate(c, s, DEFAULT_ENGINE_CONFIG);
         c = sink.carried;
       }
+    })
+    .add('replay 24 h at 30 s from columns (2,880 cycles, kernel)', () => {
+      replayColumns(DEFAULT_ENGINE_CONFIG, dayColumns, null, (d) => {
+        stateSink += d.state;
+      });
+    })
+    .add('replay 30 days at 30 s from columns (86,400 cycles, kernel)', () => {
+      replayColumns(DEFAULT_ENGINE_CONFIG, month, null, (d) => {
+        stateSink += d.state;
+      });
     });
   await bench.run();
-  if (sink === undefined || observedSink === undefined)
+  if (sink === undefined || observedSink === undefined || stateSink === 0)
     throw new Error('benchmark produced nothing');
 
   const out: string[] = [];
@@ -79,8 +119,9 @@ export async function engineBench(): Promise<string[]> {
     const meanMs = r.latency.mean;
     const perSec = 1000 / meanMs;
     if (task.name.startsWith('replay')) {
+      const cycles = task.name.includes('30 days') ? 86_400 : 2880;
       out.push(
-        `${task.name}: ${meanMs.toFixed(2)} ms per day replayed (${Math.round(2880 * perSec).toLocaleString('en-US')} evaluations/s), ` +
+        `${task.name}: ${meanMs.toFixed(2)} ms per replay (${Math.round(cycles * perSec).toLocaleString('en-US')} evaluations/s), ` +
           `p99 ${r.latency.p99?.toFixed(2)} ms, ${r.latency.samplesCount} samples`,
       );
     } else {

@@ -1,33 +1,16 @@
 import { DERIVED, SIG } from '../signals/ids.js';
 import type { EngineConfig, ThresholdSet } from './config.js';
 import type {
-  Bottleneck,
   GateResult,
   HealthState,
   ServiceHealth,
   WorkerAssessment,
   WorkerFinding,
 } from './evaluation.js';
+import { GATE } from './gates.js';
 import { I, num, type Observation } from './observation.js';
 
-/** Positions of the gates in an evaluation's `gates` (the order of GATE_DEFS in engine.ts). */
-export const GATE = {
-  criticalThroughput: 0,
-  criticalCompletion: 1,
-  criticalHistoryBacklog: 2,
-  criticalProcessing: 3,
-  criticalPersistenceErrors: 4,
-  stressedHistoryLatency: 5,
-  stressedHistoryBacklog: 6,
-  stressedShardChurn: 7,
-  stressedFrontendLatency: 8,
-  stressedMatchingBacklog: 9,
-  stressedPollTimeouts: 10,
-  stressedPersistenceLatency: 11,
-  stressedNoPollers: 12,
-  stressedScheduleToStart: 13,
-  healthyThroughput: 14,
-} as const;
+export { GATE } from './gates.js';
 
 const fired = (gates: readonly GateResult[], i: number): boolean => (gates[i] as GateResult).fired;
 
@@ -227,14 +210,6 @@ export function serviceHealth(
   ];
 }
 
-/** Findings that mean "workers lack capacity", as opposed to configuration advice. */
-const CAPACITY_RULES: ReadonlySet<WorkerFinding['rule']> = new Set([
-  'NEVER_SCALE_DOWN_AT_ZERO',
-  'SCHEDULE_TO_START_HIGH',
-  'NO_POLLERS',
-  'TASKS_WAITING_FOR_WORKERS',
-]);
-
 const NO_FINDINGS: readonly WorkerFinding[] = Object.freeze([]);
 
 /**
@@ -377,44 +352,4 @@ export function assessWorkers(
     sdkMetricsVisible,
     findings: findings ?? (NO_FINDINGS as WorkerFinding[]),
   };
-}
-
-/** Gates whose firing is evidence about the server itself, not a symptom both sides cause. */
-const SERVER_EVIDENCE: readonly number[] = [
-  GATE.criticalHistoryBacklog,
-  GATE.criticalPersistenceErrors,
-  GATE.stressedHistoryLatency,
-  GATE.stressedHistoryBacklog,
-  GATE.stressedShardChurn,
-  GATE.stressedFrontendLatency,
-  GATE.stressedPersistenceLatency,
-];
-
-/**
- * server_limited / worker_limited / mixed / healthy from evidence on each side. A throughput
- * collapse alone is a symptom either side can cause; "blocked" history from it is not server
- * evidence, the server's own gates and persistence are.
- */
-export function classifyBottleneck(
-  state: HealthState,
-  serverCritical: boolean,
-  gates: readonly GateResult[],
-  services: readonly ServiceHealth[],
-  workers: WorkerAssessment,
-): Bottleneck {
-  if (state === 'unknown') return 'unknown';
-  if (serverCritical) return 'server_limited';
-  let server = false;
-  for (const i of SERVER_EVIDENCE) if (fired(gates, i)) server = true;
-  for (const s of services) {
-    if (s.service === 'persistence' && s.forwardProgress === 'blocked') server = true;
-  }
-  let worker = false;
-  for (const f of workers.findings) if (CAPACITY_RULES.has(f.rule)) worker = true;
-  if (server && worker) return 'mixed';
-  if (server) return 'server_limited';
-  if (worker) return 'worker_limited';
-  // Critical with no evidence on either side: progress stopped and nothing on the worker side
-  // explains it, so the server is the honest default (the prior art's rule).
-  return state === 'critical' ? 'server_limited' : 'healthy';
 }

@@ -69,3 +69,68 @@ export const carriedArb: fc.Arbitrary<CarriedState> = fc.record({
   bandDownDwell: fc.nat({ max: 25 }),
   cycles: fc.nat({ max: 1_000_000 }),
 });
+
+const ALL_KEYS = Object.keys(SIG) as Key[];
+
+/** Values for signals without a RANGES entry (amplifiers, SDK metrics): edges and free doubles. */
+const anyRange = around([0, 0.5, 1, 100, 250, 600, 2000], 5000);
+
+/**
+ * Every engine signal, each ok (fresh, old-but-fresh or stale by `sampledAt`), non-finite,
+ * absent, missing from the snapshot or failed: what the kernel and the full evaluation must read
+ * identically.
+ */
+export const fullSnapshotArb: fc.Arbitrary<Snapshot> = fc
+  .record(
+    Object.fromEntries(
+      ALL_KEYS.map((k) => {
+        const range = RANGES[k] ?? anyRange;
+        const v: fc.Arbitrary<SignalValue | undefined> = fc.oneof(
+          { weight: 10, arbitrary: range.map((value): SignalValue => ({ status: 'ok', value })) },
+          {
+            weight: 1,
+            arbitrary: range.map(
+              (value): SignalValue => ({ status: 'ok', value, sampledAt: T0 - 100_000 }),
+            ),
+          },
+          {
+            weight: 1,
+            arbitrary: range.map(
+              (value): SignalValue => ({ status: 'ok', value, sampledAt: T0 - 400_000 }),
+            ),
+          },
+          {
+            weight: 1,
+            arbitrary: fc.constantFrom<SignalValue>(
+              { status: 'ok', value: Number.NaN },
+              { status: 'ok', value: Number.NEGATIVE_INFINITY },
+            ),
+          },
+          { weight: 1, arbitrary: fc.constant<SignalValue>({ status: 'absent' }) },
+          { weight: 1, arbitrary: fc.constant(undefined) },
+          { weight: 1, arbitrary: fc.constant<SignalValue>({ status: 'error', message: 'boom' }) },
+        );
+        return [k, v];
+      }),
+    ) as Record<Key, fc.Arbitrary<SignalValue | undefined>>,
+  )
+  .map((rec) => {
+    const values: Record<string, SignalValue> = {};
+    for (const [k, v] of Object.entries(rec)) if (v !== undefined) values[SIG[k as Key]] = v;
+    return { observedAt: T0, values };
+  });
+
+/** Engine configuration inputs that move the kernel's branches: bands, dwell, debounce, idle. */
+export const engineConfigInputArb = fc.record({
+  band: fc.record({
+    initial: fc.constantFrom(undefined, ...SCALE_BANDS),
+    floor: fc.constantFrom(undefined, 'starter', 'mid-scale'),
+    upDwellCycles: fc.integer({ min: 1, max: 3 }),
+    downDwellCycles: fc.integer({ min: 1, max: 3 }),
+  }),
+  idle: fc.record({ requireDemandEvidence: fc.boolean() }),
+  debounce: fc.record({
+    criticalConsecutiveCycles: fc.integer({ min: 1, max: 4 }),
+    unknownResetCycles: fc.integer({ min: 1, max: 4 }),
+  }),
+});

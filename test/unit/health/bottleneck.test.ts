@@ -220,6 +220,11 @@ describe('gate positions', () => {
       stressedNoPollers: 'stressed.no_pollers',
       stressedScheduleToStart: 'stressed.schedule_to_start',
       healthyThroughput: 'healthy.throughput',
+      healthyHistoryBacklog: 'healthy.history_backlog',
+      healthyCompletion: 'healthy.completion_rate',
+      recoveryThroughput: 'recovery.throughput',
+      recoveryHistoryBacklog: 'recovery.history_backlog',
+      recoveryProcessing: 'recovery.processing',
     };
     for (const [k, id] of Object.entries(expected))
       expect(GATE_IDS[GATE[k as keyof typeof GATE]]).toBe(id);

@@ -1,0 +1,99 @@
+import { DERIVED, SIG } from '../signals/ids.js';
+import type { GateLevel } from './evaluation.js';
+
+export type Comparison = 'above' | 'below';
+
+export interface GateDef {
+  readonly id: string;
+  /** The prior art's gate number (S1…S12, H1…H3, R1…R3). */
+  readonly family: string;
+  readonly level: GateLevel;
+  readonly signal: string;
+  readonly comparison: Comparison;
+  readonly demandGated: boolean;
+}
+
+const def = (
+  id: string,
+  family: string,
+  level: GateLevel,
+  signal: string,
+  comparison: Comparison,
+  demandGated = false,
+): GateDef => Object.freeze({ id, family, level, signal, comparison, demandGated });
+
+/**
+ * Every gate, in the order evaluations list them. {@link GATE} names their positions; the decision
+ * kernel (decide.ts) computes each gate's observed value, threshold and skip reason at the same
+ * position, so this table, the kernel and the materialised evaluation cannot disagree on order.
+ */
+export const GATE_DEFS: readonly GateDef[] = Object.freeze([
+  def('critical.throughput', 'S1', 'critical', SIG.throughput, 'below'),
+  def('critical.completion_rate', 'S3', 'critical', DERIVED.completionRate, 'below', true),
+  def('critical.history_backlog', 'S4', 'critical', SIG.historyBacklog, 'above'),
+  def('critical.processing', 'S5', 'critical', SIG.processing, 'below'),
+  def('critical.persistence_errors', 'S12', 'critical', SIG.persistenceErrors, 'above'),
+  def('stressed.history_latency', 'S2', 'stressed', SIG.historyLatencyP99, 'above'),
+  def('stressed.history_backlog', 'S4', 'stressed', SIG.historyBacklog, 'above'),
+  def('stressed.shard_churn', 'S6', 'stressed', SIG.shardChurn, 'above'),
+  def('stressed.frontend_latency', 'S8', 'stressed', SIG.frontendLatencyP99, 'above', true),
+  def('stressed.matching_backlog', 'S9', 'stressed', DERIVED.matchingBacklogMax, 'above'),
+  def('stressed.poll_timeouts', 'S10', 'stressed', SIG.pollTimeoutRate, 'above', true),
+  def('stressed.persistence_latency', 'S11', 'stressed', SIG.persistenceLatencyP99, 'above'),
+  def('stressed.no_pollers', 'S9', 'stressed', SIG.noPollerTasks, 'above'),
+  def('stressed.schedule_to_start', 'S9', 'stressed', DERIVED.scheduleToStartMax, 'above'),
+  def('healthy.throughput', 'H1', 'healthy', SIG.throughput, 'below'),
+  def('healthy.history_backlog', 'H2', 'healthy', SIG.historyBacklog, 'above'),
+  def('healthy.completion_rate', 'H3', 'healthy', DERIVED.completionRate, 'below', true),
+  def('recovery.throughput', 'R1', 'recovery', SIG.throughput, 'below'),
+  def('recovery.history_backlog', 'R2', 'recovery', SIG.historyBacklog, 'above'),
+  def('recovery.processing', 'R3', 'recovery', SIG.processing, 'below'),
+]);
+
+export const GATE_COUNT = GATE_DEFS.length;
+
+/** All gate ids, in evaluation order (for documentation, the API and tests). */
+export const GATE_IDS: readonly string[] = Object.freeze(GATE_DEFS.map((g) => g.id));
+
+/** Positions of the gates in an evaluation's `gates` and in the kernel's per-gate arrays. */
+export const GATE = {
+  criticalThroughput: 0,
+  criticalCompletion: 1,
+  criticalHistoryBacklog: 2,
+  criticalProcessing: 3,
+  criticalPersistenceErrors: 4,
+  stressedHistoryLatency: 5,
+  stressedHistoryBacklog: 6,
+  stressedShardChurn: 7,
+  stressedFrontendLatency: 8,
+  stressedMatchingBacklog: 9,
+  stressedPollTimeouts: 10,
+  stressedPersistenceLatency: 11,
+  stressedNoPollers: 12,
+  stressedScheduleToStart: 13,
+  healthyThroughput: 14,
+  healthyHistoryBacklog: 15,
+  healthyCompletion: 16,
+  recoveryThroughput: 17,
+  recoveryHistoryBacklog: 18,
+  recoveryProcessing: 19,
+} as const;
+
+/** A bit per gate of `level`, for testing "any fired gate of this level" in one AND. */
+function levelMask(level: GateLevel): number {
+  let mask = 0;
+  GATE_DEFS.forEach((g, i) => {
+    if (g.level === level) mask |= 1 << i;
+  });
+  return mask;
+}
+
+export const CRITICAL_MASK = levelMask('critical');
+export const STRESSED_MASK = levelMask('stressed');
+export const HEALTHY_MASK = levelMask('healthy');
+export const RECOVERY_MASK = levelMask('recovery');
+
+/** 1 where the gate fires when its value is above the threshold, 0 when below. */
+export const FIRES_ABOVE: Readonly<Uint8Array> = Uint8Array.from(GATE_DEFS, (g) =>
+  g.comparison === 'above' ? 1 : 0,
+);
