@@ -1,3 +1,4 @@
+import type { DecisionSummary } from '../shared/health/decide.js';
 import type { Evaluation } from '../shared/health/evaluation.js';
 
 /**
@@ -16,7 +17,7 @@ export interface EvaluationLine {
   readonly critical_streak: number;
 }
 
-export function toLine(e: Evaluation): EvaluationLine {
+export function toLine(e: DecisionSummary): EvaluationLine {
   return {
     timestamp: new Date(e.observedAt).toISOString(),
     health_state: e.state,

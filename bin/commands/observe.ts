@@ -1,12 +1,15 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import {
+  DEFAULT_ENGINE_CONFIG,
   type EngineConfig,
   EngineConfigError,
   resolveEngineConfig,
 } from '../../shared/health/config.js';
+import { type DecisionSummary, replayColumns, summarize } from '../../shared/health/decide.js';
 import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
+import { observeAll } from '../../shared/health/observation.js';
 import type { SignalDef } from '../../shared/signals/types.js';
 import {
   createPrometheusSource,
@@ -26,7 +29,9 @@ const MAX_REPLAY_STEPS = 200_000;
 
 /**
  * Runs the engine over `[from, to]` at `stepMs`, carrying state from step to step exactly as the
- * observer workflow does. The source answers the whole range in a few range queries.
+ * observer workflow does. The source answers the whole range in a few range queries; the steps
+ * become columns and the decision kernel runs over them (the same rules `evaluate` runs, without
+ * materialising gate and service objects nobody prints).
  */
 export async function replayRange(
   source: PrometheusSource,
@@ -38,15 +43,19 @@ export async function replayRange(
     readonly carried?: CarriedState | null;
     readonly signals?: readonly SignalDef[];
   },
-): Promise<Evaluation[]> {
-  const snapshots = await source.range(opts.from, opts.to, opts.stepMs, opts.signals);
-  const out: Evaluation[] = [];
-  let carried = opts.carried ?? null;
-  for (const s of snapshots) {
-    const e = evaluate(carried, s, opts.config);
-    out.push(e);
-    carried = e.carried;
-  }
+): Promise<DecisionSummary[]> {
+  const config = opts.config ?? DEFAULT_ENGINE_CONFIG;
+  const cols =
+    opts.signals === undefined
+      ? await source.rangeColumns(opts.from, opts.to, opts.stepMs)
+      : observeAll(
+          await source.range(opts.from, opts.to, opts.stepMs, opts.signals),
+          config.maxSampleAgeSec,
+        );
+  const out: DecisionSummary[] = [];
+  replayColumns(config, cols, opts.carried, (d) => {
+    out.push(summarize(d));
+  });
   return out;
 }
 
@@ -206,7 +215,7 @@ function addSourceOptions(cmd: Command): Command {
     .option('--config <file>', 'engine configuration (thresholds, overrides) as JSON');
 }
 
-function lineTable(evals: readonly Evaluation[]): string {
+function lineTable(evals: readonly DecisionSummary[]): string {
   const rows = [['TIMESTAMP', 'STATE', 'REASON', 'BAND', 'BOTTLENECK', 'IDLE', 'BUSY', 'FIRED']];
   for (const e of evals) {
     const l = toLine(e);
@@ -262,6 +271,10 @@ export function registerObserveCommands(program: Command): void {
     .requiredOption('--from <iso>', 'start of the range (ISO-8601)')
     .requiredOption('--to <iso>', 'end of the range (ISO-8601)')
     .option('--step <duration>', 'evaluation step (30s, 1m, …)', '30s')
+    .option(
+      '--changes',
+      'print only the steps where the state changed (the first step always prints)',
+    )
     .addOption(
       new Option('--format <format>', 'output format').choices(['json', 'table']).default('json'),
     )
@@ -273,6 +286,7 @@ export function registerObserveCommands(program: Command): void {
           step: string;
           config?: string;
           format: string;
+          changes?: boolean;
         },
       ) => {
         const from = parseInstant(opts.from, '--from');
@@ -287,7 +301,8 @@ export function registerObserveCommands(program: Command): void {
         const source = prometheusFromOptions(opts);
         try {
           await checkSource(source, from, to);
-          const evals = await replayRange(source, { from, to, stepMs, config });
+          const all = await replayRange(source, { from, to, stepMs, config });
+          const evals = opts.changes === true ? all.filter((e) => e.changed) : all;
           if (opts.format === 'table') process.stdout.write(`${lineTable(evals)}\n`);
           else process.stdout.write(evals.map((e) => `${JSON.stringify(toLine(e))}\n`).join(''));
         } finally {

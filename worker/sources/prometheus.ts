@@ -1,5 +1,12 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import {
+  ENGINE_IDS,
+  ENGINE_WIDTH,
+  type ObservationColumns,
+  observationColumns,
+  writeValue,
+} from '../../shared/health/observation.js';
 import { ABSENT, failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
 import { metricsOf, SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import {
@@ -87,6 +94,11 @@ export interface PrometheusSource extends RangeSignalSource {
   probe(from: number, to: number): Promise<ProbeResult>;
   /** The most recent probe, if any. */
   readonly lastProbe: ProbeResult | undefined;
+  /**
+   * The engine's signals at `from`, `from + stepMs`, … `to` as observation columns, for the
+   * decision kernel (`copilot replay`): one range query per engine signal, no snapshot objects.
+   */
+  rangeColumns(from: number, to: number, stepMs: number): Promise<ObservationColumns>;
 }
 
 /** Strips the API suffixes people paste (AMP's console shows `.../api/v1/query`). */
@@ -187,6 +199,13 @@ function describeFetchError(error: unknown, timeoutMs: number, host: string): st
 }
 
 const epochSec = (ms: number): string => String(ms / 1000);
+
+/** The catalog entries of the signals the engine reads, with their position in a row. */
+const ENGINE_SIGNALS: ReadonlyArray<readonly [number, SignalDef]> = ENGINE_IDS.map((id, i) => {
+  const s = SIGNAL_CATALOG.find((c) => c.id === id);
+  if (s === undefined) throw new Error(`engine signal ${id} is not in the catalog`);
+  return [i, s] as const;
+});
 
 export function createPrometheusSource(options: PrometheusSourceOptions): PrometheusSource {
   const { base, basic } = normalizePrometheusUrl(options.url);
@@ -473,18 +492,23 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
     return out;
   }
 
-  async function range(
-    from: number,
-    to: number,
-    stepMs: number,
-    signals: readonly SignalDef[] = SIGNAL_CATALOG,
-  ): Promise<Snapshot[]> {
+  function gridOf(from: number, to: number, stepMs: number): number[] {
     if (!Number.isFinite(from) || !Number.isFinite(to) || to < from) {
       throw new RangeError(`invalid range ${from}..${to}`);
     }
     if (!Number.isInteger(stepMs) || stepMs <= 0) throw new RangeError(`invalid step ${stepMs} ms`);
     const grid: number[] = [];
     for (let t = from; t <= to; t += stepMs) grid.push(t);
+    return grid;
+  }
+
+  async function range(
+    from: number,
+    to: number,
+    stepMs: number,
+    signals: readonly SignalDef[] = SIGNAL_CATALOG,
+  ): Promise<Snapshot[]> {
+    const grid = gridOf(from, to, stepMs);
     const snaps: Snapshot[] = grid.map((t) => ({ observedAt: t, values: {} }));
     const dialect = await dialectFor(from - 600_000, to);
     await Promise.all(
@@ -499,6 +523,34 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
     return snaps;
   }
 
+  /**
+   * The engine's signals over the grid, written straight into observation columns: one query per
+   * engine signal, no snapshot objects, so a replay of months costs a few flat buffers (about
+   * 350 bytes per step) instead of an object per value. Range points carry no sample time;
+   * Prometheus's own lookback decides staleness.
+   */
+  async function rangeColumns(
+    from: number,
+    to: number,
+    stepMs: number,
+  ): Promise<ObservationColumns> {
+    const grid = gridOf(from, to, stepMs);
+    const cols = observationColumns(grid.length);
+    cols.observedAt.set(grid);
+    const dialect = await dialectFor(from - 600_000, to);
+    await Promise.all(
+      ENGINE_SIGNALS.map(async ([i, s]) => {
+        const q = render(s, dialect);
+        const column = typeof q === 'string' ? await rangeOf(q, grid, stepMs) : undefined;
+        for (let row = 0; row < grid.length; row++) {
+          const v = column === undefined ? (q as SignalValue) : column[row];
+          writeValue(cols.n, cols.s, row * ENGINE_WIDTH + i, v, Number.NEGATIVE_INFINITY);
+        }
+      }),
+    );
+    return cols;
+  }
+
   return {
     kind: auth.kind === 'sigv4' ? 'amp' : 'prometheus',
     baseUrl: base.href.replace(/\/$/, ''),
@@ -511,6 +563,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
     probe,
     snapshot,
     range,
+    rangeColumns,
     async close() {
       closing.abort();
     },

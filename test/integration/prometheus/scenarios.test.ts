@@ -2,7 +2,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessAt, replayRange } from '../../../bin/commands/observe.js';
-import type { Evaluation } from '../../../shared/health/evaluation.js';
+import { DEFAULT_ENGINE_CONFIG } from '../../../shared/health/config.js';
+import type { DecisionSummary } from '../../../shared/health/decide.js';
+import { ENGINE_WIDTH, I, observeAll } from '../../../shared/health/observation.js';
 import { SIGNAL_CATALOG } from '../../../shared/signals/catalog.js';
 import { SIG } from '../../../shared/signals/ids.js';
 import { createPrometheusSource, type DialectChoice } from '../../../worker/sources/prometheus.js';
@@ -55,7 +57,7 @@ async function replay(
   dialect: FixtureServerDialect,
   id: string,
   choice: DialectChoice = { server: 'auto', sdk: dialect === 'otel' ? 'go' : 'auto' },
-): Promise<Evaluation[]> {
+): Promise<DecisionSummary[]> {
   const { from, to } = slot(dialect, id);
   const source = createPrometheusSource({ url: prom.url, dialect: choice });
   try {
@@ -66,8 +68,8 @@ async function replay(
 }
 
 /** Steps from minute `m` on (the first minute has no rate yet: one sample per series). */
-const from = (evals: readonly Evaluation[], m: number) => evals.slice((m * 60_000) / STEP_MS);
-const states = (evals: readonly Evaluation[]) => new Set(evals.map((e) => e.state));
+const from = (evals: readonly DecisionSummary[], m: number) => evals.slice((m * 60_000) / STEP_MS);
+const states = (evals: readonly DecisionSummary[]) => new Set(evals.map((e) => e.state));
 
 describe('names Prometheus actually stores', () => {
   it.each(DIALECTS)('%s: counters, timers and histograms under their exported names', async (d) => {
@@ -325,6 +327,28 @@ describe('copilot CLI against real Prometheus', () => {
     expect(lines.at(-1)?.bottleneck).toBe('server_limited');
   });
 
+  it('replay --changes prints only the steps where the state moved', async () => {
+    const { from: f, to } = slot('tally', 'throughput-collapse');
+    const r = await cli([
+      'replay',
+      '--prometheus-url',
+      prom.url,
+      '--from',
+      new Date(f).toISOString(),
+      '--to',
+      new Date(to).toISOString(),
+      '--changes',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const states = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { health_state: string }).health_state);
+    // unknown (no rate yet) → happy → stressed while debouncing → critical, nothing repeated.
+    expect(states).toEqual(['unknown', 'happy', 'stressed', 'critical']);
+  });
+
   it('assess --format line prints the same record for one instant', async () => {
     const { from: f } = slot('tally', 'worker-starvation');
     const at = new Date(f + 10 * 60_000).toISOString();
@@ -387,4 +411,30 @@ describe('copilot CLI against real Prometheus', () => {
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
     expect(r.stdout).toBe('');
   });
+});
+
+describe('replay columns', () => {
+  it.each(DIALECTS)(
+    '%s: the engine-signal columns equal snapshots of every signal read into columns',
+    async (d) => {
+      const { from, to } = slot(d, 'worker-starvation');
+      const source = createPrometheusSource({ url: prom.url, dialect: { sdk: SDK[d] } });
+      try {
+        const cols = await source.rangeColumns(from, to, STEP_MS);
+        const columnRequests = source.requestCount;
+        const snaps = await source.range(from, to, STEP_MS);
+        const viaSnapshots = observeAll(snaps, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
+        expect(cols.rows).toBe(snaps.length);
+        expect([...cols.observedAt]).toEqual([...viaSnapshots.observedAt]);
+        expect([...cols.s]).toEqual([...viaSnapshots.s]);
+        expect([...cols.n]).toEqual([...viaSnapshots.n]);
+        // Real values, not a grid of NaN: throughput is there after the first minute.
+        expect(cols.n[2 * ENGINE_WIDTH + I.throughput]).toBeGreaterThan(0);
+        // One probe plus one range query per engine signal with a query; the whole catalog costs more.
+        expect(columnRequests).toBeLessThan(SIGNAL_CATALOG.length);
+      } finally {
+        await source.close();
+      }
+    },
+  );
 });
