@@ -10,7 +10,12 @@ import {
 } from '../shared/health/decide.js';
 import { evaluate, evaluateObservation } from '../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../shared/health/evaluation.js';
-import { observe, observeAll } from '../shared/health/observation.js';
+import {
+  observationColumns,
+  observe,
+  observeAll,
+  observeInto,
+} from '../shared/health/observation.js';
 import type { SignalValue, Snapshot } from '../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../shared/signals/catalog.js';
 import { SIG } from '../shared/signals/ids.js';
@@ -70,6 +75,7 @@ export async function engineBench(): Promise<string[]> {
   const compiled = compileEngine(DEFAULT_ENGINE_CONFIG);
   const prev = cellsFromCarried(carried, new CarriedCells());
   const decision = new Decision();
+  const row = observationColumns(1);
   const bench = new Bench({ time: 2000, warmupTime: 300 });
   bench
     .add(
@@ -79,6 +85,11 @@ export async function engineBench(): Promise<string[]> {
         stateSink += decision.state;
       },
     )
+    .add('observe + decide (the same, reading the snapshot object first)', () => {
+      observeInto(row, 0, snap, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
+      decide(compiled, row, 0, prev, decision);
+      stateSink += decision.state;
+    })
     .add('evaluate (realistic snapshot, carried state, full JSON evaluation)', () => {
       sink = evaluate(carried, snap, DEFAULT_ENGINE_CONFIG);
     })
@@ -125,7 +136,7 @@ export async function engineBench(): Promise<string[]> {
           `p99 ${r.latency.p99?.toFixed(2)} ms, ${r.latency.samplesCount} samples`,
       );
     } else {
-      const unit = task.name.startsWith('observe') ? 'snapshots read/s' : 'evaluations/s';
+      const unit = task.name.startsWith('observe (') ? 'snapshots read/s' : 'evaluations/s';
       out.push(
         `${task.name}: ${Math.round(perSec).toLocaleString('en-US')} ${unit} ` +
           `(mean ${(meanMs * 1000).toFixed(2)} µs, p99 ${((r.latency.p99 ?? 0) * 1000).toFixed(2)} µs, ${r.latency.samplesCount} samples)`,

@@ -22,7 +22,7 @@ import {
   StateReasonSchema,
 } from './evaluation.js';
 import { GATE_COUNT, GATE_DEFS, type GateDef } from './gates.js';
-import { type Observation, observe, STATUS_NAMES } from './observation.js';
+import { type Observation, observationColumns, observeInto, STATUS_NAMES } from './observation.js';
 import { bandName } from './scale-band.js';
 import { assessWorkers, serviceHealth } from './services.js';
 import type { Snapshot } from './snapshot.js';
@@ -44,11 +44,14 @@ export function evaluate(
   snapshot: Snapshot,
   config: EngineConfig = DEFAULT_ENGINE_CONFIG,
 ): Evaluation {
-  return evaluateObservation(previous, observe(snapshot, config.maxSampleAgeSec), config);
+  observeInto(ROW, 0, snapshot, config.maxSampleAgeSec);
+  return evaluateObservation(previous, ROW, config);
 }
 
-// Scratch for the kernel. `evaluateObservation` is synchronous and copies everything it returns
-// out of these, so one pair serves every call.
+// Scratch for the kernel. `evaluate` is synchronous, calls nothing outside the engine and copies
+// everything it returns out of these, so one set serves every call (typed arrays cost more to
+// allocate than the whole decision).
+const ROW = observationColumns(1);
 const PREV = new CarriedCells();
 const DECISION = new Decision();
 
