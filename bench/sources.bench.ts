@@ -93,7 +93,7 @@ export async function sourcesBench(): Promise<string[]> {
     const states = new Map<string, number>();
     for (const e of evals) states.set(e.state, (states.get(e.state) ?? 0) + 1);
     out.push(
-      `replay 24 h at 30 s (${evals.length} steps) with range queries: ${(rangeMs / 1000).toFixed(2)} s wall, ${rangeRequests} requests (1 probe + 1 per signal; ${evals.length} points < 10,000 per request), states ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      `replay 24 h at 30 s (${evals.length} steps) with range queries: ${(rangeMs / 1000).toFixed(2)} s wall, ${rangeRequests} requests (1 probe + 1 per engine signal with a query; ${evals.length} points < 10,000 per request), states ${[...states].map(([k, v]) => `${k} ${v}`).join(', ')}`,
     );
 
     const hourSteps = 3600_000 / STEP_MS + 1;
