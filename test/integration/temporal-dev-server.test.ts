@@ -20,7 +20,11 @@ import type { Measure, SeriesSelector } from '../../shared/signals/types.js';
 import { createScrapeSource, type ScrapeSource } from '../../worker/sources/scrape.js';
 import { findTemporalCli, TemporalCliNotFoundError } from '../../worker/temporal-cli.js';
 import * as activities from '../fixtures/temporal/activities.js';
-import { startTemporalDevServer, type TemporalDevServer } from '../support/temporal-dev-server.js';
+import {
+  DevServerError,
+  startTemporalDevServer,
+  type TemporalDevServer,
+} from '../support/temporal-dev-server.js';
 
 /**
  * A real Temporal dev server under a real TypeScript SDK workload, observed through the direct
@@ -279,5 +283,17 @@ describe('findTemporalCli', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('startTemporalDevServer', () => {
+  it('gives up after three early exits and says why', async () => {
+    const error = await startTemporalDevServer({ extraArgs: ['--log-level', 'nonsense'] }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(DevServerError);
+    expect((error as DevServerError).exitedEarly).toBe(true);
+    expect((error as Error).message).toMatch(/exited with [1-9]\d*: .*nonsense is not one of/s);
   });
 });

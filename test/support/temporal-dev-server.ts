@@ -24,10 +24,20 @@ export interface TemporalDevServer {
 }
 
 export class DevServerError extends Error {
-  constructor(message: string) {
+  constructor(
+    message: string,
+    /** The process exited while starting (e.g. a port taken between picking and binding). */
+    readonly exitedEarly = false,
+  ) {
     super(message);
     this.name = 'DevServerError';
   }
+}
+
+/** The part of the server's output that says why it died: the panic when there is one. */
+function why(output: string): string {
+  const panic = output.indexOf('panic:');
+  return panic >= 0 ? output.slice(panic, panic + 1500) : output.slice(-1500);
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -47,7 +57,8 @@ async function waitReady(
   for (let i = 0; i < 240; i++) {
     if (child.exitCode !== null) {
       throw new DevServerError(
-        `temporal dev server exited with ${child.exitCode}: ${log().slice(-1500)}`,
+        `temporal dev server exited with ${child.exitCode}: ${why(log())}`,
+        true,
       );
     }
     try {
@@ -68,9 +79,26 @@ async function waitReady(
   throw new DevServerError(`temporal dev server did not become ready: ${log().slice(-1500)}`);
 }
 
+type StartOptions = { namespace?: string; extraArgs?: readonly string[] };
+
+/**
+ * Starts a dev server, retrying with new ports when it dies while starting: ports are picked free
+ * and then bound by the server (which picks its internal membership ports the same way), so a
+ * test file starting its own server at the same moment can take one in between. Seen once in CI.
+ */
 export async function startTemporalDevServer(
-  options: { namespace?: string; extraArgs?: readonly string[] } = {},
+  options: StartOptions = {},
 ): Promise<TemporalDevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (error) {
+      if (!(error instanceof DevServerError && error.exitedEarly) || attempt >= 3) throw error;
+    }
+  }
+}
+
+async function startOnce(options: StartOptions): Promise<TemporalDevServer> {
   const cli = findTemporalCli();
   const dir = await mkdtemp(join(tmpdir(), 'copilot-temporal-'));
   const [port, httpPort, metricsPort, uiPort] = [
