@@ -30,10 +30,18 @@ function statements(t: Template): Array<{ Action: unknown; Resource: unknown; Ef
   );
 }
 
+/** The app as `cdk synth` builds it: with the feature flags `cdk.json` sets. */
+const CONTEXT = (
+  JSON.parse(readFileSync(join(import.meta.dirname, '../../cdk.json'), 'utf8')) as {
+    context: Record<string, unknown>;
+  }
+).context;
+const cliApp = () => new App({ outdir: outdir(), context: CONTEXT });
+
 const clusterArn = { 'Fn::GetAtt': [Match.stringLikeRegexp('^StoreCluster'), 'ResourceArn'] };
 
 describe('state store stack', () => {
-  const { app, store } = buildApp(new App({ outdir: outdir() }));
+  const { app, store } = buildApp(cliApp());
   const t = Template.fromStack(store);
 
   it('is one DSQL cluster with deletion protection, kept when the stack goes', () => {
@@ -59,7 +67,7 @@ describe('state store stack', () => {
   });
 
   it('fails synth on a finding: the nag pack is wired, not decorative', () => {
-    const bad = buildApp(new App({ outdir: outdir() }));
+    const bad = buildApp(cliApp());
     new Bucket(bad.store, 'UnloggedBucket');
     const report = new AwsSolutionsChecks(bad.app).validateScope(bad.app);
     expect(report.success).toBe(false);
@@ -70,7 +78,7 @@ describe('state store stack', () => {
 
 describe('StateStore grants', () => {
   function withRole(grant: (s: StateStore, r: Role) => void): Template {
-    const stack = new Stack(new App(), 'GrantTest');
+    const stack = new Stack(cliApp(), 'GrantTest');
     const s = new StateStore(stack, 'Store');
     const role = new Role(stack, 'Reader', {
       assumedBy: new ServicePrincipal('lambda.amazonaws.com'),
