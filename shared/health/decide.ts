@@ -47,11 +47,11 @@ import {
  * 1 + SkipReasonSchema.options index, statuses ObservedStatusSchema.options.
  */
 
-export const HAPPY = 0;
-export const STRESSED = 1;
-export const CRITICAL = 2;
-export const UNKNOWN = 3;
-export const NONE = -1;
+const HAPPY = 0;
+const STRESSED = 1;
+const CRITICAL = 2;
+const UNKNOWN = 3;
+const NONE = -1;
 
 const reasonCode = (r: StateReason): number => StateReasonSchema.options.indexOf(r);
 const R_NO_DATA = reasonCode('no_progress_data');
@@ -144,18 +144,7 @@ export function carriedFromCells(c: CarriedCells): CarriedState {
   };
 }
 
-export function copyCells(from: CarriedCells, to: CarriedCells): void {
-  to.lastState = from.lastState;
-  to.lastKnown = from.lastKnown;
-  to.criticalStreak = from.criticalStreak;
-  to.unknownStreak = from.unknownStreak;
-  to.band = from.band;
-  to.upDwell = from.upDwell;
-  to.downDwell = from.downDwell;
-  to.cycles = from.cycles;
-}
-
-export function stateName(code: number): HealthState {
+function stateName(code: number): HealthState {
   const s = HEALTH_STATES[code];
   if (s === undefined) throw new RangeError(`no health state ${code}`);
   return s;
@@ -604,7 +593,7 @@ export type DecisionSummary = Pick<
   | 'carried'
 >;
 
-export function firedGateIds(fired: number): string[] {
+function firedGateIds(fired: number): string[] {
   const ids: string[] = [];
   for (let g = 0; g < GATE_COUNT; g++)
     if ((fired & (1 << g)) !== 0) ids.push(GATE_IDS[g] as string);

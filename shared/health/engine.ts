@@ -95,7 +95,7 @@ export function evaluateObservation(
     firedGates: summary.firedGates,
     services: serviceHealth(o, t, config, summary.state, d.idle, d.busy, gates),
     bottleneck: summary.bottleneck,
-    workers: assessWorkers(o, t, config, summary.state, d.serverCritical),
+    workers: assessWorkers(o, t, config, summary.state, d.serverCritical, gates),
     carried: summary.carried,
   };
 }

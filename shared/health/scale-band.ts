@@ -51,7 +51,7 @@ export function bandRules(config: EngineConfig): BandRules {
 }
 
 /** The band a throughput falls in with no history (boundaries inclusive at the top band). */
-export function classifyBand(throughput: number, r: BandRules): number {
+function classifyBand(throughput: number, r: BandRules): number {
   if (throughput >= r.midMax) return 2;
   if (throughput >= r.starterMax) return 1;
   return 0;
@@ -61,13 +61,13 @@ export function classifyBand(throughput: number, r: BandRules): number {
  * The band a throughput points to from `current`, with a relative hysteresis margin around each
  * boundary: with 10 %, starter→mid needs ≥55 st/s and mid→starter <45 (prior-art §3d).
  */
-export function targetBand(throughput: number, current: number, r: BandRules): number {
+function targetBand(throughput: number, current: number, r: BandRules): number {
   if (current === 0) return throughput >= r.highUp ? 2 : throughput >= r.lowUp ? 1 : 0;
   if (current === 1) return throughput >= r.highUp ? 2 : throughput < r.lowDown ? 0 : 1;
   return throughput < r.lowDown ? 0 : throughput < r.highDown ? 1 : 2;
 }
 
-export function applyFloor(band: number, r: BandRules): number {
+function applyFloor(band: number, r: BandRules): number {
   return Math.max(r.floor, band);
 }
 

@@ -10,14 +10,14 @@ import type {
 import { GATE } from './gates.js';
 import { I, num, type Observation } from './observation.js';
 
-export { GATE } from './gates.js';
-
 const fired = (gates: readonly GateResult[], i: number): boolean => (gates[i] as GateResult).fired;
 
-function maxOf(a: number | undefined, b: number | undefined): number | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return a > b ? a : b;
+/**
+ * The oldest matching backlog (workflow or activity task queues), as the kernel derived it for
+ * the matching-backlog gate: one derivation for the gate, the services and the worker advice.
+ */
+function matchingBacklogOf(gates: readonly GateResult[]): number | undefined {
+  return (gates[GATE.stressedMatchingBacklog] as GateResult).observed ?? undefined;
 }
 
 /**
@@ -84,10 +84,7 @@ export function serviceHealth(
   const lim = config.services;
   const tp = num(o, I.throughput);
   const demand = tp !== undefined && tp >= config.demandGateMinPerSec;
-  const matchingBacklog = maxOf(
-    num(o, I.matchingWorkflowBacklog),
-    num(o, I.matchingActivityBacklog),
-  );
+  const matchingBacklog = matchingBacklogOf(gates);
 
   // History: the protagonist. Its progress is the cluster's progress.
   const history = new Pressure()
@@ -223,6 +220,7 @@ export function assessWorkers(
   config: EngineConfig,
   state: HealthState,
   serverCritical: boolean,
+  gates: readonly GateResult[],
 ): WorkerAssessment {
   const wfAvail = num(o, I.workflowSlotsAvailable);
   const wfUsed = num(o, I.workflowSlotsUsed);
@@ -292,10 +290,7 @@ export function assessWorkers(
       message: 'Activity tasks wait too long for a worker to pick them up.',
     });
   }
-  const matchingBacklog = maxOf(
-    num(o, I.matchingWorkflowBacklog),
-    num(o, I.matchingActivityBacklog),
-  );
+  const matchingBacklog = matchingBacklogOf(gates);
   if (matchingBacklog !== undefined && matchingBacklog > t.stressedMatchingBacklogAgeSec) {
     add({
       rule: 'TASKS_WAITING_FOR_WORKERS',

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { evaluate, GATE_IDS } from '../../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../../shared/health/evaluation.js';
 import { INITIAL_CARRIED_STATE } from '../../../shared/health/evaluation.js';
-import { GATE } from '../../../shared/health/services.js';
+import { GATE } from '../../../shared/health/gates.js';
 import { HEALTHY, repeat, run, type Spec, snapshot, withSpec } from '../../helpers/snapshots.js';
 
 const stressedBefore: CarriedState = {
