@@ -1,7 +1,9 @@
 import type { Evaluation, GateResult, HealthState } from '../health/evaluation.js';
+import type { HealthyGateId, ProblemGateId } from '../health/gates.js';
 import type { IssueInput, Severity, SuggestedAction } from '../models/issue.js';
 import type { LogPatternInput } from '../models/log-pattern.js';
 import { signalById } from '../signals/catalog.js';
+import { SIG } from '../signals/ids.js';
 import { NARRATIVE_PATTERNS } from '../signals/narrative-patterns.js';
 
 /**
@@ -28,8 +30,12 @@ type GateText = {
   readonly actions: readonly Omit<SuggestedAction, 'parameters'>[];
 };
 
-/** What each gate means to an operator, the likely cause, and what to try first. */
-const GATE_TEXT: Readonly<Record<string, GateText>> = {
+/**
+ * What each critical and stressed gate means to an operator, the likely cause, and what to try
+ * first. Keyed by the engine's gate ids as a type, so a gate added to the engine without its text
+ * does not compile (two gates once went unexplained that way).
+ */
+const GATE_TEXT: Readonly<Record<ProblemGateId, GateText>> = {
   'critical.throughput': {
     title: 'Forward progress has nearly stopped',
     cause:
@@ -199,6 +205,37 @@ const GATE_TEXT: Readonly<Record<string, GateText>> = {
       },
     ],
   },
+  'stressed.no_pollers': {
+    title: 'Tasks arrive on queues no worker polls',
+    cause:
+      'Tasks are added to task queues that have no poller: workers are down, not deployed, or poll a different queue name or namespace.',
+    service: 'workers',
+    actions: [
+      {
+        action_type: 'investigate',
+        target_service: 'workers',
+        description:
+          'Check that workers for these task queues run and poll the exact queue name and namespace.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
+  'stressed.schedule_to_start': {
+    title: 'Tasks wait too long for a worker',
+    cause:
+      'Workflow or activity tasks wait longer than the band limit before a worker starts them: worker slots or pollers are saturated.',
+    service: 'workers',
+    actions: [
+      {
+        action_type: 'scale',
+        target_service: 'workers',
+        description: 'Add worker capacity (slots or replicas); check slot utilisation first.',
+        confidence: 0.6,
+        risk: 'low',
+      },
+    ],
+  },
   'stressed.persistence_latency': {
     title: 'Persistence is slow',
     cause:
@@ -216,7 +253,7 @@ const GATE_TEXT: Readonly<Record<string, GateText>> = {
   },
 };
 
-const HEALTHY_TEXT: Readonly<Record<string, string>> = {
+const HEALTHY_TEXT: Readonly<Record<HealthyGateId, string>> = {
   'healthy.throughput': 'throughput is below the healthy floor of its scale band',
   'healthy.history_backlog': 'the history backlog is above the healthy limit',
   'healthy.completion_rate': 'the workflow completion rate is below the healthy level',
@@ -283,7 +320,7 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
           risk: 'low',
         },
       ],
-      related_signals: ['state_transitions.throughput_per_sec'],
+      related_signals: [SIG.throughput],
     });
     return {
       summary: `Unknown: ${why}. The last known state was ${e.carried.lastKnownState ?? 'never seen'}.`,
@@ -303,8 +340,14 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
 
   for (const g of e.gates) {
     if (!g.fired || (g.level !== 'critical' && g.level !== 'stressed')) continue;
-    const text = GATE_TEXT[g.id];
-    if (text === undefined) continue;
+    // Evaluations are stored; one written by a newer engine may carry a gate this build has no
+    // text for. It is still a cause, never silently dropped.
+    const text: GateText = GATE_TEXT[g.id as ProblemGateId] ?? {
+      title: `Gate ${g.id} fired`,
+      cause: `${signalById(g.signal)?.meaning ?? g.signal}`,
+      service: 'copilot',
+      actions: [],
+    };
     const svc = e.services.find((s) => s.service === text.service);
     const related = patternsFor(text.service, patterns);
     const factors = [
@@ -395,7 +438,7 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
       likely_cause: 'Retention or namespace deletion work.',
       contributing_factors: [],
       suggested_actions: [],
-      related_signals: ['system.deletion_rate_per_sec', 'system.cleanup_delete_rate_per_sec'],
+      related_signals: [SIG.deletion, SIG.cleanup],
     });
     causes.push('retention cleanup is running (expected, not a failure)');
   }
@@ -403,7 +446,7 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
   if (e.reason === 'below_healthy') {
     const misses = e.gates
       .filter((g) => g.fired && g.level === 'healthy')
-      .map((g) => HEALTHY_TEXT[g.id] ?? g.id);
+      .map((g) => HEALTHY_TEXT[g.id as HealthyGateId] ?? g.id);
     causes.push(...misses);
   }
   if (e.reason === 'recovery_hysteresis') {

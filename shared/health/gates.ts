@@ -3,8 +3,8 @@ import type { GateLevel } from './evaluation.js';
 
 export type Comparison = 'above' | 'below';
 
-export interface GateDef {
-  readonly id: string;
+export interface GateDef<Id extends string = string> {
+  readonly id: Id;
   /** The prior art's gate number (S1…S12, H1…H3, R1…R3). */
   readonly family: string;
   readonly level: GateLevel;
@@ -13,21 +13,21 @@ export interface GateDef {
   readonly demandGated: boolean;
 }
 
-const def = (
-  id: string,
+const def = <Id extends string>(
+  id: Id,
   family: string,
   level: GateLevel,
   signal: string,
   comparison: Comparison,
   demandGated = false,
-): GateDef => Object.freeze({ id, family, level, signal, comparison, demandGated });
+): GateDef<Id> => Object.freeze({ id, family, level, signal, comparison, demandGated });
 
 /**
  * Every gate, in the order evaluations list them. {@link GATE} names their positions; the decision
  * kernel (decide.ts) computes each gate's observed value, threshold and skip reason at the same
  * position, so this table, the kernel and the materialised evaluation cannot disagree on order.
  */
-export const GATE_DEFS: readonly GateDef[] = Object.freeze([
+export const GATE_DEFS = Object.freeze([
   def('critical.throughput', 'S1', 'critical', SIG.throughput, 'below'),
   def('critical.completion_rate', 'S3', 'critical', DERIVED.completionRate, 'below', true),
   def('critical.history_backlog', 'S4', 'critical', SIG.historyBacklog, 'above'),
@@ -48,12 +48,18 @@ export const GATE_DEFS: readonly GateDef[] = Object.freeze([
   def('recovery.throughput', 'R1', 'recovery', SIG.throughput, 'below'),
   def('recovery.history_backlog', 'R2', 'recovery', SIG.historyBacklog, 'above'),
   def('recovery.processing', 'R3', 'recovery', SIG.processing, 'below'),
-]);
+] as const);
+
+/** Every gate id, as a type: tables keyed by it must cover each gate. */
+export type GateId = (typeof GATE_DEFS)[number]['id'];
+/** Gates whose firing is a problem in itself (critical or stressed limits). */
+export type ProblemGateId = Extract<GateId, `critical.${string}` | `stressed.${string}`>;
+export type HealthyGateId = Extract<GateId, `healthy.${string}`>;
 
 export const GATE_COUNT = GATE_DEFS.length;
 
 /** All gate ids, in evaluation order (for documentation, the API and tests). */
-export const GATE_IDS: readonly string[] = Object.freeze(GATE_DEFS.map((g) => g.id));
+export const GATE_IDS: readonly GateId[] = Object.freeze(GATE_DEFS.map((g) => g.id));
 
 /** Positions of the gates in an evaluation's `gates` and in the kernel's per-gate arrays. */
 export const GATE = {

@@ -38,6 +38,35 @@ describe('explainWithRules', () => {
     expect(issue.suggested_actions[0]?.target_service).toBe('persistence');
   });
 
+  it.each([
+    ['stressed.no_pollers', { noPollerTasks: 3 }, /tasks arrive on queues no worker polls/],
+    [
+      'stressed.schedule_to_start',
+      { wftScheduleToStartP95: 4000 },
+      /tasks wait too long for a worker/,
+    ],
+  ] as const)('explains %s, a gate the runtime issue added, as the cause', (id, patch, cause) => {
+    const e = evaluate(null, snapshot(withSpec(HEALTHY, patch)));
+    expect(e.firedGates).toContain(id);
+    const x = explainWithRules(e);
+    expect(x.summary).toMatch(cause);
+    expect(x.summary).not.toContain('every gate passes');
+    expect(x.issues.map((i) => i.key)).toContain(id);
+  });
+
+  it('keeps a gate it has no text for (a newer engine) as a cause instead of dropping it', () => {
+    const e = evaluate(null, snapshot(withSpec(HEALTHY, { noPollerTasks: 3 })));
+    const renamed = {
+      ...e,
+      gates: e.gates.map((g) =>
+        g.id === 'stressed.no_pollers' ? { ...g, id: 'stressed.future' } : g,
+      ),
+    };
+    const x = explainWithRules(renamed);
+    expect(x.issues.map((i) => i.key)).toContain('stressed.future');
+    expect(x.summary).toContain('gate stressed.future fired');
+  });
+
   it('never reports an issue more severe than the state (summary and issues agree)', () => {
     const stressedByCritical = evaluate(
       fromStressed,
