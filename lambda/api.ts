@@ -41,7 +41,6 @@ import {
 } from './common/http-errors.js';
 import { logger as defaultLogger } from './common/powertools.js';
 import { type ApiContext, routerMiddleware } from './common/router.js';
-import { secretsManagerApiKey } from './common/secrets.js';
 import { type StoreProvider, storeFromEnv } from './common/store.js';
 
 /*
@@ -291,6 +290,23 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
     }) as unknown as ApiHandler;
 }
 
+/**
+ * The API key from Secrets Manager. The signer and the credential chain are loaded on the first
+ * key check, not at import, so containers in `iam` or plain-key mode never pay for them.
+ */
+function secretKey(secretArn: string): () => Promise<string> {
+  let provider: Promise<() => Promise<string>> | undefined;
+  return async () => {
+    provider ??= import('./common/secrets.js')
+      .then((m) => m.secretsManagerApiKey({ secretArn }))
+      .catch((error: unknown) => {
+        provider = undefined; // a bad ARN or a failed load is retried, not remembered
+        throw error;
+      });
+    return (await provider)();
+  };
+}
+
 /** The Lambda entry's dependencies, from the environment (parsed on the first request). */
 function dependenciesFromEnv(env: NodeJS.ProcessEnv): ApiDependencies {
   const config = parseApiEnv(env);
@@ -301,10 +317,7 @@ function dependenciesFromEnv(env: NodeJS.ProcessEnv): ApiDependencies {
         ? { mode: 'none' }
         : config.COPILOT_API_KEY !== undefined
           ? { mode: 'api-key', key: async () => config.COPILOT_API_KEY as string }
-          : {
-              mode: 'api-key',
-              key: secretsManagerApiKey({ secretArn: config.COPILOT_API_KEY_SECRET_ARN ?? '' }),
-            };
+          : { mode: 'api-key', key: secretKey(config.COPILOT_API_KEY_SECRET_ARN ?? '') };
   return { store: storeFromEnv(config), auth };
 }
 

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { SigV4ConfigError } from '../../shared/aws/sigv4.js';
 import {
   DEFAULT_ENGINE_CONFIG,
   type EngineConfig,
@@ -19,7 +20,6 @@ import {
   type PrometheusSource,
 } from '../../worker/sources/prometheus.js';
 import { createScrapeSource, ScrapeSourceConfigError } from '../../worker/sources/scrape.js';
-import { SigV4ConfigError } from '../../worker/sources/sigv4.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { CliError, readJsonFile, table } from '../cli-support.js';
 import { describeEvaluation, toLine } from '../report.js';

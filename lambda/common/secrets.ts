@@ -1,7 +1,4 @@
-import { Sha256 } from '@aws-crypto/sha256-js';
-import { defaultProvider } from '@aws-sdk/credential-provider-node';
-import { HttpRequest } from '@smithy/protocol-http';
-import { SignatureV4 } from '@smithy/signature-v4';
+import { type AwsCredentialProvider, createSigV4Signer } from '../../shared/aws/sigv4.js';
 import type { ApiKeyProvider } from './auth.js';
 
 /** Secrets Manager did not return a usable secret string. */
@@ -12,13 +9,6 @@ export class SecretFetchError extends Error {
   }
 }
 
-/** Credentials as the AWS SDK providers return them. */
-export type CredentialProvider = () => Promise<{
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-  readonly sessionToken?: string;
-}>;
-
 /** Options of {@link secretsManagerApiKey}. */
 export interface SecretsManagerKeyOptions {
   readonly secretArn: string;
@@ -27,7 +17,7 @@ export interface SecretsManagerKeyOptions {
   /** @default `https://secretsmanager.<region>.amazonaws.com` */
   readonly endpoint?: string;
   /** @default the AWS SDK default credential chain (the Lambda role) */
-  readonly credentials?: CredentialProvider;
+  readonly credentials?: AwsCredentialProvider;
   /** How long a fetched key is reused, so rotation takes effect without a redeploy. @default 300 000 */
   readonly ttlMs?: number;
   /** @default Date.now */
@@ -36,8 +26,8 @@ export interface SecretsManagerKeyOptions {
 
 /**
  * An {@link ApiKeyProvider} reading `SecretString` of a Secrets Manager secret with one signed
- * `GetSecretValue` call (the JSON 1.1 protocol), using the SigV4 signer and credential chain the
- * project already ships instead of `@aws-sdk/client-secrets-manager`. The key is cached for
+ * `GetSecretValue` call (the JSON 1.1 protocol), signed by the project's SigV4 signer
+ * (`shared/aws/sigv4.ts`, the one AMP queries use) instead of `@aws-sdk/client-secrets-manager`. The key is cached for
  * `ttlMs`; a failed fetch is not cached. A secret that is JSON with an `apiKey` field is read
  * from that field; any other string is the key itself.
  */
@@ -46,11 +36,10 @@ export function secretsManagerApiKey(options: SecretsManagerKeyOptions): ApiKeyP
   if (region === undefined || region === '')
     throw new SecretFetchError(`no region in secret ARN ${options.secretArn}`);
   const endpoint = new URL(options.endpoint ?? `https://secretsmanager.${region}.amazonaws.com`);
-  const signer = new SignatureV4({
+  const sign = createSigV4Signer(endpoint, {
     service: 'secretsmanager',
     region,
-    credentials: options.credentials ?? defaultProvider(),
-    sha256: Sha256,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   const ttl = options.ttlMs ?? 300_000;
   const now = options.now ?? Date.now;
@@ -58,23 +47,18 @@ export function secretsManagerApiKey(options: SecretsManagerKeyOptions): ApiKeyP
 
   async function fetchKey(): Promise<string> {
     const body = JSON.stringify({ SecretId: options.secretArn });
-    const request = new HttpRequest({
+    const headers = await sign({
       method: 'POST',
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port === '' ? {} : { port: Number(endpoint.port) }),
-      path: endpoint.pathname,
+      url: endpoint,
       headers: {
-        host: endpoint.host,
         'content-type': 'application/x-amz-json-1.1',
         'x-amz-target': 'secretsmanager.GetSecretValue',
       },
       body,
     });
-    const signed = await signer.sign(request);
     const response = await fetch(endpoint, {
       method: 'POST',
-      headers: signed.headers as Record<string, string>,
+      headers,
       body,
       signal: AbortSignal.timeout(5_000),
     });

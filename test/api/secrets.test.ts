@@ -2,11 +2,14 @@ import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SecretFetchError, secretsManagerApiKey } from '../../lambda/common/secrets.js';
+import { expectSigV4Valid } from '../support/sigv4.js';
 
 const ARN = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:copilot/api-key-AbCdEf';
 const credentials = async () => ({ accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI' });
 
 interface Seen {
+  readonly method: string;
+  readonly path: string;
   readonly headers: IncomingMessage['headers'];
   readonly body: string;
 }
@@ -25,7 +28,7 @@ describe('API key from Secrets Manager (signed GetSecretValue against a local en
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString();
-      seen.push({ headers: req.headers, body });
+      seen.push({ method: req.method ?? '', path: req.url ?? '', headers: req.headers, body });
       const auth = String(req.headers.authorization ?? '');
       const ok =
         req.method === 'POST' &&
@@ -64,6 +67,12 @@ describe('API key from Secrets Manager (signed GetSecretValue against a local en
     expect(await key()).toBe('plain-secret-key-0123456789');
     expect(await key()).toBe('plain-secret-key-0123456789');
     expect(seen.length - before).toBe(1);
+    // The signature is checked as Secrets Manager would: re-signed over what arrived.
+    await expectSigV4Valid(seen.at(-1) as Seen, {
+      service: 'secretsmanager',
+      region: 'eu-west-1',
+      credentials: await credentials(),
+    });
     // After the TTL a rotated secret is picked up.
     secretString = JSON.stringify({ apiKey: 'rotated-key-0123456789' });
     clock = 300_001;

@@ -1,5 +1,6 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
+import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js';
 import {
   ENGINE_IDS,
   ENGINE_WIDTH,
@@ -19,7 +20,6 @@ import {
 } from '../../shared/signals/dialect.js';
 import { renderSignal } from '../../shared/signals/promql.js';
 import type { SignalDef } from '../../shared/signals/types.js';
-import { createSigV4Signer, type SigV4Options } from './sigv4.js';
 import type { RangeSignalSource } from './types.js';
 
 /**
