@@ -1,4 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { Option } from 'commander';
+import {
+  type EngineConfig,
+  EngineConfigError,
+  resolveEngineConfig,
+} from '../shared/health/config.js';
 
 /** An error the CLI reports as one line on stderr, with a non-zero exit code. */
 export class CliError extends Error {
@@ -42,3 +48,21 @@ export function table(rows: readonly (readonly string[])[]): string {
     )
     .join('\n');
 }
+
+/** The engine configuration from `--config <file>` (defaults without one); exit 2 when invalid. */
+export function loadEngineConfig(path: string | undefined): EngineConfig {
+  try {
+    return resolveEngineConfig(
+      path === undefined ? {} : readJsonFile(path, 'engine configuration'),
+    );
+  } catch (error) {
+    if (error instanceof EngineConfigError) throw new CliError(error.message, 2);
+    throw error;
+  }
+}
+
+/** `--format json|line|table` of the commands that print one evaluation. */
+export const evaluationFormatOption = (): Option =>
+  new Option('--format <format>', 'output format')
+    .choices(['json', 'line', 'table'])
+    .default('json');

@@ -60,3 +60,10 @@ export function describeEvaluation(e: Evaluation): string {
   }
   return lines.join('\n');
 }
+
+/** Prints one evaluation as `assess` and `evaluate` do: full JSON, one line, or a human table. */
+export function printEvaluation(e: Evaluation, format: string): void {
+  if (format === 'table') process.stdout.write(`${describeEvaluation(e)}\n`);
+  else if (format === 'line') process.stdout.write(`${JSON.stringify(toLine(e))}\n`);
+  else process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
+}

@@ -1,30 +1,20 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import type { z } from 'zod';
-import {
-  type EngineConfig,
-  EngineConfigError,
-  resolveEngineConfig,
-  SCALE_BANDS,
-} from '../../shared/health/config.js';
+import { SCALE_BANDS } from '../../shared/health/config.js';
 import { evaluate } from '../../shared/health/engine.js';
 import { CarriedStateSchema } from '../../shared/health/evaluation.js';
 import { SnapshotSchema } from '../../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import { SIGNAL_CATEGORIES } from '../../shared/signals/types.js';
-import { CliError, readJsonFile, table } from '../cli-support.js';
-import { describeEvaluation, toLine } from '../report.js';
-
-function loadConfig(path: string | undefined): EngineConfig {
-  try {
-    return resolveEngineConfig(
-      path === undefined ? {} : readJsonFile(path, 'engine configuration'),
-    );
-  } catch (error) {
-    if (error instanceof EngineConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
-}
+import {
+  CliError,
+  evaluationFormatOption,
+  loadEngineConfig,
+  readJsonFile,
+  table,
+} from '../cli-support.js';
+import { printEvaluation } from '../report.js';
 
 function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const parsed = schema.safeParse(value);
@@ -36,11 +26,6 @@ function parseWith<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   return parsed.data;
 }
 
-const formatOption = () =>
-  new Option('--format <format>', 'output format')
-    .choices(['json', 'line', 'table'])
-    .default('json');
-
 /** Engine commands that need no running cluster: evaluate a snapshot, show the catalog and limits. */
 export function registerEngineCommands(program: Command): void {
   program
@@ -49,9 +34,9 @@ export function registerEngineCommands(program: Command): void {
     .requiredOption('--snapshot <file>', 'snapshot JSON ({ observedAt, values })')
     .option('--carried <file>', 'carried state from a previous evaluation (JSON)')
     .option('--config <file>', 'engine configuration (thresholds, overrides) as JSON')
-    .addOption(formatOption())
+    .addOption(evaluationFormatOption())
     .action((opts: { snapshot: string; carried?: string; config?: string; format: string }) => {
-      const config = loadConfig(opts.config);
+      const config = loadEngineConfig(opts.config);
       const snapshot = parseWith(
         SnapshotSchema,
         readJsonFile(opts.snapshot, 'snapshot'),
@@ -66,9 +51,7 @@ export function registerEngineCommands(program: Command): void {
               'carried state',
             );
       const e = evaluate(carried, snapshot, config);
-      if (opts.format === 'table') process.stdout.write(`${describeEvaluation(e)}\n`);
-      else if (opts.format === 'line') process.stdout.write(`${JSON.stringify(toLine(e))}\n`);
-      else process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
+      printEvaluation(e, opts.format);
     });
 
   program
@@ -102,7 +85,7 @@ export function registerEngineCommands(program: Command): void {
       new Option('--format <format>', 'output format').choices(['json', 'table']).default('table'),
     )
     .action((opts: { config?: string; band?: string; format: string }) => {
-      const config = loadConfig(opts.config);
+      const config = loadEngineConfig(opts.config);
       const bands = SCALE_BANDS.filter((b) => opts.band === undefined || b === opts.band);
       if (opts.format === 'json') {
         const out = Object.fromEntries(bands.map((b) => [b, config.thresholds[b]]));

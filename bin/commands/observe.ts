@@ -1,12 +1,7 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { SigV4ConfigError } from '../../shared/aws/sigv4.js';
-import {
-  DEFAULT_ENGINE_CONFIG,
-  type EngineConfig,
-  EngineConfigError,
-  resolveEngineConfig,
-} from '../../shared/health/config.js';
+import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../shared/health/config.js';
 import { type DecisionSummary, replayColumns, summarize } from '../../shared/health/decide.js';
 import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
@@ -21,8 +16,8 @@ import {
 } from '../../worker/sources/prometheus.js';
 import { createScrapeSource, ScrapeSourceConfigError } from '../../worker/sources/scrape.js';
 import type { SignalSource } from '../../worker/sources/types.js';
-import { CliError, readJsonFile, table } from '../cli-support.js';
-import { describeEvaluation, toLine } from '../report.js';
+import { CliError, evaluationFormatOption, loadEngineConfig, table } from '../cli-support.js';
+import { printEvaluation, toLine } from '../report.js';
 
 /** Longest replay accepted in one run; beyond it memory, not the source, becomes the limit. */
 const MAX_REPLAY_STEPS = 200_000;
@@ -105,17 +100,6 @@ interface SourceOpts {
   sdkPrefix?: string;
   timeout: string;
   concurrency: string;
-}
-
-function loadConfig(path: string | undefined): EngineConfig {
-  try {
-    return resolveEngineConfig(
-      path === undefined ? {} : readJsonFile(path, 'engine configuration'),
-    );
-  } catch (error) {
-    if (error instanceof EngineConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
 }
 
 function positiveInt(raw: string, what: string): number {
@@ -297,7 +281,7 @@ export function registerObserveCommands(program: Command): void {
         if (steps > MAX_REPLAY_STEPS) {
           throw new CliError(`range has ${steps} steps; at most ${MAX_REPLAY_STEPS} per replay`, 2);
         }
-        const config = loadConfig(opts.config);
+        const config = loadEngineConfig(opts.config);
         const source = prometheusFromOptions(opts);
         try {
           await checkSource(source, from, to);
@@ -318,17 +302,13 @@ export function registerObserveCommands(program: Command): void {
   )
     .option('--scrape-url <urls>', 'scrape Temporal /metrics endpoints directly (comma-separated)')
     .option('--at <iso>', 'evaluation instant (default: now)')
-    .addOption(
-      new Option('--format <format>', 'output format')
-        .choices(['json', 'line', 'table'])
-        .default('json'),
-    )
+    .addOption(evaluationFormatOption())
     .action(
       async (
         opts: SourceOpts & { at?: string; scrapeUrl?: string; config?: string; format: string },
       ) => {
         const at = opts.at === undefined ? Date.now() : parseInstant(opts.at, '--at');
-        const config = loadConfig(opts.config);
+        const config = loadEngineConfig(opts.config);
         let source: SignalSource;
         if (opts.scrapeUrl !== undefined) {
           // A scrape reads the endpoints as they are now; it has no history to evaluate at --at.
@@ -359,9 +339,7 @@ export function registerObserveCommands(program: Command): void {
             throw new CliError(`cannot scrape ${opts.scrapeUrl}: ${first.message}`);
           }
           const e = evaluate(null, snap, config);
-          if (opts.format === 'table') process.stdout.write(`${describeEvaluation(e)}\n`);
-          else if (opts.format === 'line') process.stdout.write(`${JSON.stringify(toLine(e))}\n`);
-          else process.stdout.write(`${JSON.stringify(e, null, 2)}\n`);
+          printEvaluation(e, opts.format);
         } finally {
           await source.close();
         }
