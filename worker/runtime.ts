@@ -59,12 +59,16 @@ export function createConfiguredSource(
   if (m.kind === 'prometheus') {
     return createPrometheusSource({
       url: m.url,
-      auth: m.sigv4
+      // No `auth` unless SigV4: an explicit one would override the basic credentials the source
+      // takes from a `user:password@` URL.
+      ...(m.sigv4
         ? {
-            kind: 'sigv4',
-            ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
+            auth: {
+              kind: 'sigv4' as const,
+              ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
+            },
           }
-        : { kind: 'none' },
+        : {}),
       dialect: { server: dialect },
     });
   }

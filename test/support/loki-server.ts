@@ -1,4 +1,9 @@
-import { createServer, type IncomingMessage, type Server } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /**
@@ -23,6 +28,8 @@ export interface FakeLoki {
   mode: LokiMode;
   /** The query parameters of every request received. */
   readonly requests: URLSearchParams[];
+  /** The headers of every request received, in the same order as `requests`. */
+  readonly headers: IncomingHttpHeaders[];
   close(): Promise<void>;
 }
 
@@ -106,6 +113,7 @@ function answer(
     return { status: 404, body: '404 page not found\n', type: 'text/plain' };
   const p = url.searchParams;
   fake.requests.push(p);
+  fake.headers.push(req.headers);
   const query = p.get('query') ?? '';
   const limit = Number(p.get('limit') ?? '100');
   const start = BigInt(p.get('start') ?? '0');
@@ -174,6 +182,7 @@ export async function startFakeLoki(streams: LogStream[] = []): Promise<FakeLoki
     streams,
     mode: 'ok',
     requests: [],
+    headers: [],
     close: async () => {},
   };
   const server: Server = createServer((req, res) => {

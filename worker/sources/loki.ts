@@ -9,6 +9,7 @@ import {
   NARRATIVE_PATTERNS,
   type NarrativePattern,
 } from '../../shared/signals/narrative-patterns.js';
+import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
 
 /**
  * Loki narrative source: LogQL `query_range` over the last `lookbackSec`, lines filtered server
@@ -26,7 +27,10 @@ import {
 export const DEFAULT_LOKI_SELECTORS = ['{job=~"temporal.*"}', '{container=~".*temporal.*"}'];
 
 export const LokiSourceOptionsSchema = z.object({
-  /** Loki base URL, e.g. `http://loki:3100` (a trailing `/loki/api/v1/query_range` is accepted). */
+  /**
+   * Loki base URL, e.g. `http://loki:3100` (a trailing `/loki/api/v1/query_range` is accepted);
+   * `http://user:password@loki:3100` sends basic auth unless `headers` has an `authorization`.
+   */
   url: z.url({ protocol: /^https?$/ }),
   /** LogQL stream selectors, each queried separately. @default DEFAULT_LOKI_SELECTORS */
   selectors: z
@@ -95,8 +99,29 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
     );
   }
   const opts = parsed.data;
-  let base = opts.url.replace(/\/+$/, '');
-  if (base.endsWith(QUERY_RANGE_PATH)) base = base.slice(0, -QUERY_RANGE_PATH.length);
+  // fetch refuses a URL with credentials, so they travel as a header; the schema checked the URL.
+  let split: { url: URL; credentials?: UrlCredentials };
+  try {
+    split = splitUrlCredentials(new URL(opts.url));
+  } catch {
+    throw new LokiSourceConfigError(
+      'invalid Loki URL: malformed percent-escape in its credentials',
+    );
+  }
+  const endpoint = split.url;
+  let path = endpoint.pathname.replace(/\/+$/, '');
+  if (path.endsWith(QUERY_RANGE_PATH)) path = path.slice(0, -QUERY_RANGE_PATH.length);
+  endpoint.pathname = `${path}${QUERY_RANGE_PATH}`;
+  endpoint.hash = '';
+  // Header names are case-insensitive: an explicit one of any case wins over URL credentials.
+  const explicitAuth = Object.keys(opts.headers).some((k) => k.toLowerCase() === 'authorization');
+  const headers: Record<string, string> = {
+    accept: 'application/json',
+    ...(split.credentials === undefined || explicitAuth
+      ? {}
+      : { authorization: basicAuthorization(split.credentials) }),
+    ...opts.headers,
+  };
   const patterns: readonly NarrativePattern[] = NARRATIVE_PATTERNS;
   const filter = lineFilter(patterns);
   const queries = opts.selectors.map((s) => `${s} ${filter}`);
@@ -107,16 +132,17 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
     | { ok: false; message: string };
 
   async function run(query: string, startNs: bigint, endNs: bigint): Promise<QueryOutcome> {
-    const params = new URLSearchParams({
+    const url = new URL(endpoint.href);
+    url.search = new URLSearchParams({
       query,
       start: startNs.toString(),
       end: endNs.toString(),
       limit: String(opts.limit),
       direction: 'backward',
-    });
+    }).toString();
     try {
-      const res = await fetch(`${base}${QUERY_RANGE_PATH}?${params}`, {
-        headers: { accept: 'application/json', ...opts.headers },
+      const res = await fetch(url, {
+        headers,
         signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
       });
       const text = await res.text();

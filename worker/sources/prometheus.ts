@@ -9,7 +9,7 @@ import {
   writeValue,
 } from '../../shared/health/observation.js';
 import { ABSENT, failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
-import { metricsOf, SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
+import { metricsOf, SIGNAL_CATALOG, signalById } from '../../shared/signals/catalog.js';
 import {
   DEFAULT_DIALECT,
   type Dialect,
@@ -21,6 +21,7 @@ import {
 import { renderSignal } from '../../shared/signals/promql.js';
 import type { SignalDef } from '../../shared/signals/types.js';
 import type { RangeSignalSource } from './types.js';
+import { basicAuthorization, splitUrlCredentials } from './url.js';
 
 /**
  * A signal source over the Prometheus HTTP API (Prometheus, Mimir, Amazon Managed Prometheus).
@@ -103,26 +104,19 @@ export interface PrometheusSource extends RangeSignalSource {
 
 /** Strips the API suffixes people paste (AMP's console shows `.../api/v1/query`). */
 export function normalizePrometheusUrl(raw: string): { base: URL; basic?: PrometheusAuth } {
-  let url: URL;
+  let parsed: URL;
   try {
-    url = new URL(raw);
+    parsed = new URL(raw);
   } catch {
     throw new PrometheusConfigError(`invalid Prometheus URL: ${raw}`);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     throw new PrometheusConfigError(`Prometheus URL must be http(s): ${raw}`);
   }
-  let basic: PrometheusAuth | undefined;
   // fetch refuses URLs with credentials; move them to a header.
-  if (url.username !== '' || url.password !== '') {
-    basic = {
-      kind: 'basic',
-      username: decodeURIComponent(url.username),
-      password: decodeURIComponent(url.password),
-    };
-    url.username = '';
-    url.password = '';
-  }
+  const { url, credentials } = splitUrlCredentials(parsed);
+  const basic: PrometheusAuth | undefined =
+    credentials === undefined ? undefined : { kind: 'basic', ...credentials };
   url.search = '';
   url.hash = '';
   let path = url.pathname.replace(/\/+$/, '');
@@ -200,9 +194,18 @@ function describeFetchError(error: unknown, timeoutMs: number, host: string): st
 
 const epochSec = (ms: number): string => String(ms / 1000);
 
+/**
+ * How long, in evaluation time, `snapshot` reuses the last probe while the dialect is undecided.
+ * Listing every `__name__` over an hour is the heaviest request a source gets (Mimir and AMP scan
+ * the index of every series in the window); sending it on each 30 s cycle of a source that has no
+ * Temporal metrics yet would cost more than the cycle's own queries. A source that was empty or
+ * down at start-up is still picked up within this long.
+ */
+const REPROBE_AFTER_MS = 5 * 60_000;
+
 /** The catalog entries of the signals the engine reads, with their position in a row. */
 const ENGINE_SIGNALS: ReadonlyArray<readonly [number, SignalDef]> = ENGINE_IDS.map((id, i) => {
-  const s = SIGNAL_CATALOG.find((c) => c.id === id);
+  const s = signalById(id);
   if (s === undefined) throw new Error(`engine signal ${id} is not in the catalog`);
   return [i, s] as const;
 });
@@ -224,6 +227,8 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
   const choice = options.dialect ?? {};
   let requests = 0;
   let lastProbe: ProbeResult | undefined;
+  /** The end of the window `lastProbe` listed. */
+  let lastProbeTo = Number.NaN;
   let settled: ProbeResult | undefined;
 
   const endpoint = (path: string): URL => {
@@ -251,9 +256,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       url.search = form;
     }
     if (auth.kind === 'bearer') headers.authorization = `Bearer ${auth.token}`;
-    if (auth.kind === 'basic') {
-      headers.authorization = `Basic ${Buffer.from(`${auth.username}:${auth.password}`).toString('base64')}`;
-    }
+    if (auth.kind === 'basic') headers.authorization = basicAuthorization(auth);
     if (sign !== undefined) {
       try {
         headers = await sign({ method, url, headers, ...(body === undefined ? {} : { body }) });
@@ -367,6 +370,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
         warning: `cannot list metric names at ${base.host}: ${message}`,
       };
       lastProbe = r;
+      lastProbeTo = to;
       return r;
     }
     const resolved = resolve(detectDialect(names));
@@ -395,13 +399,19 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
         : {}),
     };
     lastProbe = r;
-    // A decided dialect is kept; an undecided one is probed again next cycle, since a source that
-    // was empty at start-up (an outage, a fresh cluster) may have the names later.
+    lastProbeTo = to;
+    // A decided dialect is kept; an undecided one is probed again (by `snapshot`, once
+    // REPROBE_AFTER_MS has passed), since a source that was empty at start-up (an outage, a fresh
+    // cluster) may have the names later.
     if (r.origin.server !== 'default' && seen > 0) settled = r;
     return r;
   }
 
-  async function dialectFor(from: number, to: number): Promise<Dialect> {
+  /**
+   * `reuse` (the observation cycle) accepts an undecided probe of a window ending less than
+   * REPROBE_AFTER_MS from `to`; replays pass false, since their window may predate the last probe's.
+   */
+  async function dialectFor(from: number, to: number, reuse = false): Promise<Dialect> {
     if (settled !== undefined) return settled.dialect;
     if (
       choice.server !== undefined &&
@@ -412,6 +422,11 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       // Fully overridden: still probe once for liveness, but never block on it.
       if (lastProbe === undefined) await probe(from, to);
       return resolve({}).dialect;
+    }
+    // Only a probe that reached the source is reused: after an outage the next cycle probes
+    // again, so a source that comes back is read in its real dialect at once.
+    if (reuse && lastProbe?.reachable && Math.abs(to - lastProbeTo) < REPROBE_AFTER_MS) {
+      return lastProbe.dialect;
     }
     return (await probe(from, to)).dialect;
   }
@@ -432,7 +447,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
   ): Promise<Snapshot> {
     const values: Record<string, SignalValue> = {};
     try {
-      const dialect = await dialectFor(at - 3_600_000, at);
+      const dialect = await dialectFor(at - 3_600_000, at, true);
       await Promise.all(
         signals.map(async (s) => {
           const q = render(s, dialect);

@@ -141,8 +141,38 @@ describe('createLokiSource', () => {
     await source.close();
   });
 
+  it('sends credentials in the URL as basic auth, which fetch refuses in the URL itself', async () => {
+    const f = await loki([ecsHistory]);
+    const withUserinfo = f.url.replace('http://', 'http://user:p%40ss@');
+    const source = createLokiSource({ url: `${withUserinfo}/loki/api/v1/query_range` });
+    const r = await source.narrative(AT);
+    await source.close();
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.narrative.patterns.map((p) => [p.patternId, p.count])).toContainEqual([
+      'shard_ownership',
+      1,
+    ]);
+    const basic = `Basic ${Buffer.from('user:p@ss').toString('base64')}`;
+    expect(f.headers.map((h) => h.authorization)).toEqual([basic, basic]);
+    // An explicit header, of any case, wins over the URL's credentials.
+    const explicit = createLokiSource({
+      url: withUserinfo,
+      headers: { Authorization: 'Bearer t0k3n' },
+    });
+    expect((await explicit.narrative(AT)).status).toBe('ok');
+    await explicit.close();
+    expect(f.headers.slice(2).map((h) => h.authorization)).toEqual([
+      'Bearer t0k3n',
+      'Bearer t0k3n',
+    ]);
+  });
+
   it('fails at construction on invalid options', () => {
     expect(() => createLokiSource({ url: 'not a url' })).toThrow(LokiSourceConfigError);
+    expect(() => createLokiSource({ url: 'http://user:%zz@loki:3100' })).toThrow(
+      LokiSourceConfigError,
+    );
     expect(() => createLokiSource({ url: 'http://loki:3100', selectors: ['job="x"'] })).toThrow(
       /stream selector/,
     );

@@ -331,6 +331,57 @@ describe('the wire', () => {
   });
 });
 
+describe('dialect probing', () => {
+  it('reuses an undecided probe across cycles and lists the names again after 5 minutes', async () => {
+    // A source without Temporal metrics leaves the dialect undecided, so it is probed again later.
+    const { url, seen } = await fakePrometheus((c, res) => {
+      if (c.path.endsWith('/label/__name__/values')) {
+        return json(res, 200, { status: 'success', data: ['up', 'node_load1'] });
+      }
+      if (c.path.endsWith('/query_range')) {
+        return json(res, 200, { status: 'success', data: { resultType: 'matrix', result: [] } });
+      }
+      return json(res, 200, vector());
+    });
+    const probes = () => seen.filter((c) => c.path.endsWith('/label/__name__/values')).length;
+    const source = createPrometheusSource({ url });
+    await source.snapshot(AT, [THROUGHPUT]);
+    await source.snapshot(AT + 30_000, [THROUGHPUT]);
+    expect(source.lastProbe?.origin.server).toBe('default');
+    expect(probes()).toBe(1);
+    expect(source.requestCount).toBe(3); // one probe, one query per cycle
+    await source.snapshot(AT + 5 * 60_000, [THROUGHPUT]);
+    expect(probes()).toBe(2);
+    // A replay lists the names of its own window: it may predate what the cycles saw.
+    await source.range(AT - 86_400_000, AT - 86_400_000 + 60_000, 30_000, [THROUGHPUT]);
+    expect(probes()).toBe(3);
+    await source.close();
+  });
+
+  it('probes again on the next cycle after a probe that failed, reading the real dialect at once', async () => {
+    let down = true;
+    const { url, seen } = await fakePrometheus((c, res) => {
+      if (down) return json(res, 503, { status: 'error', error: 'starting' });
+      if (c.path.endsWith('/label/__name__/values')) {
+        return json(res, 200, {
+          status: 'success',
+          data: ['temporal_state_transition_count_total'],
+        });
+      }
+      return json(res, 200, vector());
+    });
+    const probes = () => seen.filter((c) => c.path.endsWith('/label/__name__/values')).length;
+    const source = createPrometheusSource({ url });
+    await source.snapshot(AT, [THROUGHPUT]);
+    expect(source.lastProbe?.reachable).toBe(false);
+    down = false;
+    await source.snapshot(AT + 30_000, [THROUGHPUT]);
+    expect(probes()).toBe(2);
+    expect(source.lastProbe?.reachable).toBe(true);
+    await source.close();
+  });
+});
+
 describe('range queries for replay', () => {
   it('splits a long range below the points limit and matches values by timestamp', async () => {
     const step = 30_000;

@@ -1,0 +1,75 @@
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { signalById } from '../../../shared/signals/catalog.js';
+import { SIG } from '../../../shared/signals/ids.js';
+import type { SignalDef } from '../../../shared/signals/types.js';
+import { loadWorkerSettings } from '../../../worker/config.js';
+import { createConfiguredSource } from '../../../worker/runtime.js';
+
+/**
+ * The worker's metrics source as the settings build it, against a local server that answers the
+ * Prometheus HTTP API and keeps the headers it received.
+ */
+
+const servers: Server[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) {
+    s.closeAllConnections();
+    await new Promise((r) => s.close(r));
+  }
+});
+
+async function fakePrometheus(): Promise<{ url: string; headers: IncomingHttpHeaders[] }> {
+  const headers: IncomingHttpHeaders[] = [];
+  const server = createServer((req, res) => {
+    headers.push(req.headers);
+    req.resume();
+    req.on('end', () => {
+      const names = req.url?.includes('/label/__name__/values') === true;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          names
+            ? { status: 'success', data: ['state_transition_count_count'] }
+            : {
+                status: 'success',
+                data: { resultType: 'vector', result: [{ metric: {}, value: [1, '4'] }] },
+              },
+        ),
+      );
+    });
+  });
+  servers.push(server);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const addr = server.address();
+  const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+  return { url: `http://127.0.0.1:${port}`, headers };
+}
+
+const AT = Date.UTC(2026, 0, 5, 0, 30);
+const THROUGHPUT = signalById(SIG.throughput) as SignalDef;
+
+describe('createConfiguredSource', () => {
+  it('sends the credentials of a user:password@ PROMETHEUS_URL as basic auth', async () => {
+    const { url, headers } = await fakePrometheus();
+    const settings = loadWorkerSettings({
+      PROMETHEUS_URL: url.replace('http://', 'http://user:p%40ss@'),
+    });
+    const source = createConfiguredSource(settings);
+    const snap = await source.snapshot(AT, [THROUGHPUT]);
+    await source.close();
+    expect(source.kind).toBe('prometheus');
+    expect(snap.values[SIG.throughput]).toEqual({ status: 'ok', value: 4 });
+    // The label-values probe and the query both carry it.
+    expect(headers.map((h) => h.authorization)).toEqual(
+      Array(2).fill(`Basic ${Buffer.from('user:p@ss').toString('base64')}`),
+    );
+  });
+
+  it('still signs with SigV4 for an AMP workspace', () => {
+    const settings = loadWorkerSettings({
+      AMP_WORKSPACE_URL: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
+    });
+    expect(createConfiguredSource(settings).kind).toBe('amp');
+  });
+});
