@@ -9,7 +9,7 @@ import {
   latestStatus,
   signalSeries,
 } from '../shared/store/reads.js';
-import { deleteEvaluationsOlderThan } from '../shared/store/retention.js';
+import { deleteOlderThan } from '../shared/store/retention.js';
 import { ensureCluster, signalValuesOf } from '../shared/store/writes.js';
 import { HEALTHY, snapshot } from '../test/helpers/snapshots.js';
 import { startTestPostgres } from '../test/support/postgres.js';
@@ -161,7 +161,7 @@ export async function storeBench(): Promise<string[]> {
     );
     const oldest = END - rowsPerCluster * CYCLE_S * 1000;
     const t = performance.now();
-    const deleted = await deleteEvaluationsOlderThan(sql, { before: oldest + 86_400_000 });
+    const deleted = await deleteOlderThan(sql, 'evaluations', { before: oldest + 86_400_000 });
     const ms = performance.now() - t;
     lines.push(
       `retention: deleted the oldest day (${deleted.deleted.toLocaleString('en-US')} rows, 3 clusters) in ${deleted.batches} transactions of ≤500 rows, ${ms.toFixed(0)} ms (${Math.round(deleted.deleted / (ms / 1000)).toLocaleString('en-US')} rows/s)`,

@@ -23,7 +23,9 @@ import { openApiDocument, type RouteId } from '../shared/api/routes.js';
 import type { Severity } from '../shared/models/issue.js';
 import {
   evaluationTimeline,
+  findCluster,
   issuesOfAssessment,
+  latestAssessment,
   latestEvaluation,
   latestStatus,
   listClusters,
@@ -109,18 +111,23 @@ interface ClusterRef {
 /**
  * `?cluster=` names a registered cluster (else 404). Without it: the only cluster, else `local`;
  * with nothing registered yet, `local` with no data (so `/status` says `unknown`).
+ *
+ * Every data route calls this, and a dashboard refresh calls most of them at once, so it reads
+ * little: one primary-key lookup for a named cluster (the id derives from the name), and at most
+ * two rows by name for the default. The full list is read only for the 400 that names them all.
  */
 async function resolveCluster(sql: Sql, name: string | undefined): Promise<ClusterRef> {
-  const clusters = await listClusters(sql);
   if (name !== undefined) {
-    const found = clusters.find((c) => c.name === name);
-    if (found === undefined) throw new NotFoundError(`unknown cluster "${name}"`);
+    const found = await findCluster(sql, name);
+    if (found === null) throw new NotFoundError(`unknown cluster "${name}"`);
     return found;
   }
-  if (clusters.length === 1 && clusters[0] !== undefined) return clusters[0];
-  const local = clusters.find((c) => c.name === 'local');
-  if (local !== undefined) return local;
-  if (clusters.length === 0) return { name: 'local', id: null };
+  const first = await listClusters(sql, { limit: 2 });
+  if (first.length === 0) return { name: 'local', id: null };
+  if (first.length === 1 && first[0] !== undefined) return first[0];
+  const local = first.find((c) => c.name === 'local') ?? (await findCluster(sql, 'local'));
+  if (local !== null) return local;
+  const clusters = await listClusters(sql);
   throw new BadRequestError(
     `several clusters are watched (${clusters.map((c) => c.name).join(', ')}): pass ?cluster=`,
   );
@@ -183,7 +190,7 @@ const ROUTE_IMPLS: Record<StoreRouteId, RouteImpl> = {
   },
   async issues(sql, query) {
     const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const latest = c.id === null ? null : (await latestStatus(sql, c.id)).assessment;
+    const latest = c.id === null ? null : await latestAssessment(sql, c.id);
     const issues =
       latest === null
         ? []

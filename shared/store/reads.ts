@@ -8,7 +8,7 @@ import {
   StateReasonSchema,
 } from '../health/evaluation.js';
 import { type Assessment, AssessmentSchema } from '../models/assessment.js';
-import type { Cluster } from '../models/cluster.js';
+import { type Cluster, ClusterNameSchema } from '../models/cluster.js';
 import { type Issue, IssueSchema, type Severity, SeveritySchema } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
 import {
@@ -18,6 +18,7 @@ import {
   type TimelineEntry,
 } from '../models/stored-evaluation.js';
 import { StoreError } from './errors.js';
+import { clusterIdFor } from './ids.js';
 import { parseInput, toDate, toLimit, toRange } from './input.js';
 
 const iso = (d: Date) => d.toISOString();
@@ -46,11 +47,47 @@ function checkStored<S extends z.ZodType>(schema: S, value: unknown, what: strin
   return parsed.data;
 }
 
-/** Every watched cluster, by name. */
-export async function listClusters(sql: Sql): Promise<Cluster[]> {
-  const rows = await sql<{ id: string; name: string; created_at: Date }[]>`
-    SELECT id, name, created_at FROM clusters ORDER BY name LIMIT 1000`;
-  return rows.map((r) => ({ id: r.id, name: r.name, created_at: iso(r.created_at) }));
+/** A `clusters` row as selected by `SELECT id, name, created_at`. */
+export interface ClusterRow {
+  id: string;
+  name: string;
+  created_at: Date;
+}
+
+/** A `clusters` row as a {@link Cluster}. */
+export function toCluster(row: ClusterRow): Cluster {
+  return { id: row.id, name: row.name, created_at: iso(row.created_at) };
+}
+
+const MAX_CLUSTERS = 1000;
+
+/**
+ * The watched clusters, by name: all of them (up to 1000), or the first `limit`. A small limit is
+ * the cheap way to tell "none", "one" and "several" apart.
+ */
+export async function listClusters(
+  sql: Sql,
+  options: { readonly limit?: number } = {},
+): Promise<Cluster[]> {
+  const limit = toLimit(options.limit, MAX_CLUSTERS, MAX_CLUSTERS);
+  const rows = await sql<ClusterRow[]>`
+    SELECT id, name, created_at FROM clusters ORDER BY name LIMIT ${limit}`;
+  return rows.map(toCluster);
+}
+
+/**
+ * The cluster registered under `name`, or null. One primary-key read: the id is derived from the
+ * name ({@link clusterIdFor}), and the name is checked and trimmed as `ensureCluster` does, so
+ * both agree on the id.
+ *
+ * @throws StoreInputError for a name `ensureCluster` would refuse.
+ */
+export async function findCluster(sql: Sql, name: string): Promise<Cluster | null> {
+  const clusterName = parseInput(ClusterNameSchema, name, 'cluster name');
+  const rows = await sql<ClusterRow[]>`
+    SELECT id, name, created_at FROM clusters WHERE id = ${clusterIdFor(clusterName)}`;
+  const row = rows[0];
+  return row === undefined ? null : toCluster(row);
 }
 
 interface EvaluationRow {

@@ -1,12 +1,20 @@
 import type { Sql } from 'postgres';
 import { StoreInputError } from './errors.js';
-import { toDate } from './input.js';
+import { toDate, toLimit } from './input.js';
 import { BATCH, DSQL_LIMITS } from './limits.js';
 import { type RetryOptions, transaction } from './retry.js';
 
-/** Tables with time-based retention, and the column their age is read from. */
-const RETAINED = { evaluations: 'observed_at', log_patterns: 'observed_at' } as const;
-export type RetainedTable = keyof typeof RETAINED;
+/** Tables with time-based retention; each is aged by its `observed_at` (time-indexed). */
+const RETAINED = ['evaluations', 'log_patterns'] as const;
+export type RetainedTable = (typeof RETAINED)[number];
+
+export interface RetentionOptions {
+  readonly before: Date | string | number;
+  /** Rows per transaction, 1..3,000. @default 500 */
+  readonly batchSize?: number;
+  /** Stop after this many batches (spread a large backlog over runs). @default no limit */
+  readonly maxBatches?: number;
+}
 
 /** What a retention run did. */
 export interface RetentionReport {
@@ -20,34 +28,23 @@ export interface RetentionReport {
  * batch stays under DSQL's 3,000-row / 10 MiB transaction limits (default 500 rows: a full
  * evaluation is a few KiB) and is retried on OCC conflicts; a crash mid-way loses nothing, the
  * next run continues.
- *
- * @param options.batchSize rows per transaction, 1..3,000.
- * @param options.maxBatches stop after this many batches (spread a large backlog over runs).
  */
 export async function deleteOlderThan(
   sql: Sql,
   table: RetainedTable,
-  options: {
-    readonly before: Date | string | number;
-    readonly batchSize?: number;
-    readonly maxBatches?: number;
-  },
+  options: RetentionOptions,
   retry: RetryOptions = {},
 ): Promise<RetentionReport> {
-  if (!Object.hasOwn(RETAINED, table))
+  if (!(RETAINED as readonly string[]).includes(table))
     throw new StoreInputError(`no retention for table ${String(table)}`);
   const before = toDate(options.before, 'before');
-  const batchSize = options.batchSize ?? BATCH.rows;
-  if (
-    !Number.isInteger(batchSize) ||
-    batchSize < 1 ||
-    batchSize > DSQL_LIMITS.maxRowsPerTransaction
-  )
-    throw new StoreInputError(
-      `batchSize must be an integer between 1 and ${DSQL_LIMITS.maxRowsPerTransaction}, got ${batchSize}`,
-    );
+  const batchSize = toLimit(
+    options.batchSize,
+    BATCH.rows,
+    DSQL_LIMITS.maxRowsPerTransaction,
+    'batchSize',
+  );
   const maxBatches = options.maxBatches ?? Number.POSITIVE_INFINITY;
-  const column = RETAINED[table];
   let deleted = 0;
   let batches = 0;
   while (batches < maxBatches) {
@@ -57,7 +54,7 @@ export async function deleteOlderThan(
         // The sub-select walks the time index, so each batch costs its own size, not the table's.
         const result = await tx`
           DELETE FROM ${tx(table)} WHERE id IN (
-            SELECT id FROM ${tx(table)} WHERE ${tx(column)} < ${before} LIMIT ${batchSize})`;
+            SELECT id FROM ${tx(table)} WHERE observed_at < ${before} LIMIT ${batchSize})`;
         return result.count;
       },
       retry,
@@ -67,30 +64,4 @@ export async function deleteOlderThan(
     if (count < batchSize) break;
   }
   return { table, deleted, batches };
-}
-
-/** Deletes evaluations observed before `before`; see {@link deleteOlderThan}. */
-export function deleteEvaluationsOlderThan(
-  sql: Sql,
-  options: {
-    readonly before: Date | string | number;
-    readonly batchSize?: number;
-    readonly maxBatches?: number;
-  },
-  retry: RetryOptions = {},
-): Promise<RetentionReport> {
-  return deleteOlderThan(sql, 'evaluations', options, retry);
-}
-
-/** Deletes log-pattern rows observed before `before`; see {@link deleteOlderThan}. */
-export function deleteLogPatternsOlderThan(
-  sql: Sql,
-  options: {
-    readonly before: Date | string | number;
-    readonly batchSize?: number;
-    readonly maxBatches?: number;
-  },
-  retry: RetryOptions = {},
-): Promise<RetentionReport> {
-  return deleteOlderThan(sql, 'log_patterns', options, retry);
 }

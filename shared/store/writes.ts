@@ -17,6 +17,7 @@ import {
 } from './ids.js';
 import { byteLength, parseInput, toDate } from './input.js';
 import { BATCH, chunkBySize, DSQL_LIMITS } from './limits.js';
+import { type ClusterRow, toCluster } from './reads.js';
 import { type RetryOptions, transaction, withRetry } from './retry.js';
 
 /** The numeric (`ok`) values of a snapshot, keyed by signal id: what sparklines read back. */
@@ -49,12 +50,11 @@ export async function ensureCluster(
   const rows = await withRetry(async () => {
     await sql`INSERT INTO clusters (id, name, created_at) VALUES (${id}, ${clusterName}, now())
       ON CONFLICT (id) DO NOTHING`;
-    return sql<{ id: string; name: string; created_at: Date }[]>`
-      SELECT id, name, created_at FROM clusters WHERE id = ${id}`;
+    return sql<ClusterRow[]>`SELECT id, name, created_at FROM clusters WHERE id = ${id}`;
   }, retry);
   const row = rows[0];
   if (row === undefined) throw new StoreInputError(`cluster ${clusterName} vanished after insert`);
-  return { id: row.id, name: row.name, created_at: row.created_at.toISOString() };
+  return toCluster(row);
 }
 
 /** One cycle to store: the engine's output and the snapshot values it saw. */

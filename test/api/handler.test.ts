@@ -289,7 +289,7 @@ describe('API handler with API Gateway v2 fixtures on PostgreSQL', () => {
 });
 
 describe('API handler with nothing stored', () => {
-  it('reports the default cluster as unknown, then asks for ?cluster= when several exist', async () => {
+  it('defaults to local, then to the only cluster, then asks for ?cluster= when several exist', async () => {
     const seeded = await startSeededStore();
     const url = seeded.pg.url.replace(/\/postgres$/, '/blank');
     await seeded.store.sql`CREATE DATABASE blank`;
@@ -297,12 +297,41 @@ describe('API handler with nothing stored', () => {
     try {
       await runMigrations(store.sql, 'postgres');
       const h = createApiHandler({ store: fixedStore(store), auth: API_KEY, logger: silentLogger });
-      const status = StatusResponseSchema.parse(body(await h(fixture('status'), lambdaContext())));
-      expect(status).toMatchObject({ cluster: 'local', health_state: 'unknown', timestamp: null });
+      const status = async (cluster?: string) => {
+        const event = fixture('status');
+        event.queryStringParameters = cluster === undefined ? {} : { cluster };
+        return h(event, lambdaContext());
+      };
+      const ok = async (cluster?: string) =>
+        StatusResponseSchema.parse(body(await status(cluster)));
+
+      expect(await ok()).toMatchObject({
+        cluster: 'local',
+        health_state: 'unknown',
+        timestamp: null,
+      });
+      expect(expectProblem(await status('nope'), 404).detail).toBe('unknown cluster "nope"');
+
+      // One registered cluster that is not `local`: it is the default.
       await ensureCluster(store.sql, 'prod-a');
+      expect(await ok()).toMatchObject({ cluster: 'prod-a', health_state: 'unknown' });
+      expect(await ok('prod-a')).toMatchObject({ cluster: 'prod-a' });
+      expect(expectProblem(await status('local'), 404).detail).toBe('unknown cluster "local"');
+
       await ensureCluster(store.sql, 'prod-b');
-      const problem = expectProblem(await h(fixture('status'), lambdaContext()), 400);
+      const problem = expectProblem(await status(), 400);
       expect(problem.detail).toBe('several clusters are watched (prod-a, prod-b): pass ?cluster=');
+      expect(await ok('prod-b')).toMatchObject({ cluster: 'prod-b' });
+      expect(expectProblem(await status('nope'), 404).detail).toBe('unknown cluster "nope"');
+
+      // Several, `local` among them but not among the first two by name: still the default.
+      await ensureCluster(store.sql, 'edge-1');
+      await ensureCluster(store.sql, 'edge-2');
+      expect(expectProblem(await status(), 400).detail).toBe(
+        'several clusters are watched (edge-1, edge-2, prod-a, prod-b): pass ?cluster=',
+      );
+      await ensureCluster(store.sql, 'local');
+      expect(await ok()).toMatchObject({ cluster: 'local', health_state: 'unknown' });
     } finally {
       await store.close();
       await seeded.stop();

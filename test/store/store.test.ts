@@ -14,6 +14,7 @@ import {
 } from '../../shared/store/migrations.js';
 import {
   evaluationTimeline,
+  findCluster,
   issuesOfAssessment,
   latestAssessment,
   latestEvaluation,
@@ -23,7 +24,7 @@ import {
   recentLogPatterns,
   signalSeries,
 } from '../../shared/store/reads.js';
-import { deleteEvaluationsOlderThan } from '../../shared/store/retention.js';
+import { deleteOlderThan } from '../../shared/store/retention.js';
 import {
   ensureCluster,
   recordAssessment,
@@ -160,6 +161,26 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
     it('fails on a bad cluster name', async () => {
       await expect(ensureCluster(store.sql, '')).rejects.toThrow(StoreInputError);
       await expect(ensureCluster(store.sql, 'has spaces')).rejects.toThrow(/cluster name/);
+    });
+
+    it('finds a registered cluster by name, and null for one never registered', async () => {
+      const registered = await ensureCluster(store.sql, `find-${kind}`);
+      expect(await findCluster(store.sql, `find-${kind}`)).toEqual(registered);
+      // Trimmed as ensureCluster trims, so both agree on the id.
+      expect(await findCluster(store.sql, ` find-${kind} `)).toEqual(registered);
+      expect(await findCluster(store.sql, `missing-${kind}`)).toBeNull();
+      await expect(findCluster(store.sql, 'has spaces')).rejects.toThrow(StoreInputError);
+    });
+
+    it('lists the clusters by name, all of them or the first few', async () => {
+      await ensureCluster(store.sql, `list-${kind}-b`);
+      await ensureCluster(store.sql, `list-${kind}-a`);
+      const all = await listClusters(store.sql);
+      expect(all.map((c) => c.name)).toEqual(
+        expect.arrayContaining([`list-${kind}-a`, `list-${kind}-b`]),
+      );
+      expect(await listClusters(store.sql, { limit: 2 })).toEqual(all.slice(0, 2));
+      await expect(listClusters(store.sql, { limit: 0 })).rejects.toThrow(StoreInputError);
     });
   });
 
@@ -442,14 +463,17 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
       ];
       const written = await recordEvaluations(store.sql, rows);
       expect(written).toEqual({ inserted: 1_105, batches: 3 });
-      const report = await deleteEvaluationsOlderThan(store.sql, { before: kept, batchSize: 250 });
+      const report = await deleteOlderThan(store.sql, 'evaluations', {
+        before: kept,
+        batchSize: 250,
+      });
       expect(report).toEqual({ table: 'evaluations', deleted: 1_100, batches: 5 });
       const left = await store.sql<{ observed_at: Date }[]>`
         SELECT observed_at FROM evaluations WHERE cluster_id = ${clusterId} ORDER BY observed_at`;
       expect(left.map((r) => r.observed_at.getTime())).toEqual(
         Array.from({ length: 5 }, (_, i) => kept + i * CYCLE_MS),
       );
-      const capped = await deleteEvaluationsOlderThan(store.sql, {
+      const capped = await deleteOlderThan(store.sql, 'evaluations', {
         before: Date.UTC(2022, 0, 1),
         batchSize: 2,
         maxBatches: 1,
@@ -459,7 +483,7 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
 
     it('refuses a batch larger than a DSQL transaction may hold', async () => {
       await expect(
-        deleteEvaluationsOlderThan(store.sql, { before: T0, batchSize: 3_001 }),
+        deleteOlderThan(store.sql, 'evaluations', { before: T0, batchSize: 3_001 }),
       ).rejects.toThrow(/batchSize must be an integer between 1 and 3000/);
     });
   });

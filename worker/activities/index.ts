@@ -11,10 +11,7 @@ import type { LogPatternInput } from '../../shared/models/log-pattern.js';
 import type { Store } from '../../shared/store/connection.js';
 
 import { latestAssessment, latestEvaluation, recentLogPatterns } from '../../shared/store/reads.js';
-import {
-  deleteEvaluationsOlderThan,
-  deleteLogPatternsOlderThan,
-} from '../../shared/store/retention.js';
+import { deleteOlderThan } from '../../shared/store/retention.js';
 import {
   ensureCluster,
   recordAssessment,
@@ -185,8 +182,8 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
       const before = input.at - (deps.retentionDays ?? 30) * 86_400_000;
       // Bounded per run (20 batches of 500): a large backlog is spread over several runs rather
       // than holding the activity past its timeout.
-      const evaluations = await deleteEvaluationsOlderThan(sql, { before, maxBatches: 20 });
-      const patterns = await deleteLogPatternsOlderThan(sql, { before, maxBatches: 20 });
+      const evaluations = await deleteOlderThan(sql, 'evaluations', { before, maxBatches: 20 });
+      const patterns = await deleteOlderThan(sql, 'log_patterns', { before, maxBatches: 20 });
       return { deleted: evaluations.deleted + patterns.deleted };
     },
 
