@@ -10,7 +10,7 @@ import type { Issue } from '../../shared/models/issue.js';
 import type { StoredEvaluation } from '../../shared/models/stored-evaluation.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import { signalValuesOf } from '../../shared/store/writes.js';
-import { HEALTHY, run, snapshot, T0, withSpec } from '../helpers/snapshots.js';
+import { HEALTHY, run, type Spec, snapshot, T0, withSpec } from '../helpers/snapshots.js';
 
 const ID = '00000000-0000-4000-8000-000000000000';
 
@@ -98,12 +98,35 @@ describe('mapping stored rows to API responses', () => {
   });
 
   it('copies the engine verdict per service and maps its words', () => {
-    const s = stored(withSpec(HEALTHY, { persistenceLatencyP99: 900 }));
-    const response = toServicesResponse('c', s);
-    for (const [i, service] of response.services.entries()) {
-      const engine = s.evaluation.services[i];
-      expect(service.forward_progress).toBe(engine?.forwardProgress);
-      expect(service.dominant_signal).toBe(engine?.dominantSignal);
+    // The API's words for the engine's forward progress, written out here (not read from the
+    // code); the three runs between them cover every word.
+    const cases: ReadonlyArray<readonly [Spec, readonly string[]]> = [
+      [
+        withSpec(HEALTHY, { persistenceLatencyP99: 900 }),
+        ['happy', 'happy', 'happy', 'stressed', 'happy'],
+      ],
+      [
+        withSpec(HEALTHY, { persistenceErrors: 120 }),
+        ['happy', 'happy', 'happy', 'critical', 'happy'],
+      ],
+      [{}, ['unknown', 'unknown', 'unknown', 'unknown', 'unknown']],
+    ];
+    for (const [spec, statuses] of cases) {
+      const s = stored(spec);
+      const response = toServicesResponse('c', s);
+      expect(response.services.map((x) => [x.name, x.status])).toEqual(
+        ['history', 'matching', 'frontend', 'persistence', 'workers'].map((name, i) => [
+          name,
+          statuses[i],
+        ]),
+      );
+      expect(s.evaluation.services).toHaveLength(5);
+      for (const [i, service] of response.services.entries()) {
+        const engine = s.evaluation.services[i];
+        expect(service.name).toBe(engine?.service);
+        expect(service.forward_progress).toBe(engine?.forwardProgress);
+        expect(service.dominant_signal).toBe(engine?.dominantSignal);
+      }
     }
     expect(toServicesResponse('c', null).services).toEqual([]);
   });

@@ -89,14 +89,13 @@ describe('StateStore grants', () => {
 
   it('grantConnect allows dsql:DbConnect on this cluster only', () => {
     const t = withRole((s, r) => s.grantConnect(r));
-    expect(statements(t)).toEqual([
-      { Action: 'dsql:DbConnect', Effect: 'Allow', Resource: expect.objectContaining({}) },
-    ]);
     t.hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: {
         Statement: [{ Action: 'dsql:DbConnect', Effect: 'Allow', Resource: clusterArn }],
       },
     });
+    // …and that statement is the role's only one.
+    expect(statements(t)).toHaveLength(1);
   });
 
   it('grantAdminConnect allows dsql:DbConnectAdmin on this cluster only, and nothing else', () => {

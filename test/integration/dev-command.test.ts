@@ -148,6 +148,7 @@ describe('copilot dev --demo', () => {
     const firstStarved = es.findIndex((e) => e.health_state === 'stressed');
     expect(out).toContain('demo workers STARVED');
     // Happy before the switch; the first non-happy verdict blames the workers, not the server.
+    expect(firstStarved, out).toBeGreaterThan(0);
     expect(es.slice(0, firstStarved).every((e) => e.health_state === 'happy')).toBe(true);
     expect(es[firstStarved]).toMatchObject({ bottleneck: 'worker_limited' });
     expect(es[firstStarved]?.fired_gates).toContain('stressed.schedule_to_start');

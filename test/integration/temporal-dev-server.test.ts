@@ -1,6 +1,7 @@
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import {
@@ -254,7 +255,7 @@ describe('direct scrape of a real Temporal dev server', () => {
 });
 
 describe('findTemporalCli', () => {
-  it('prefers TEMPORAL_CLI_PATH, then PATH, and says how to install when both miss', () => {
+  it('prefers TEMPORAL_CLI_PATH, then PATH, and rejects a non-executable explicit path', () => {
     // Prepare: a directory holding an executable named `temporal` and a non-executable file.
     const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
     try {
@@ -269,19 +270,89 @@ describe('findTemporalCli', () => {
       expect(() => findTemporalCli({ TEMPORAL_CLI_PATH: plain, PATH: dir })).toThrow(
         TemporalCliNotFoundError,
       );
-      // With PATH empty, the answer is the go-installed binary if there is one, else the hint.
-      let found: string | undefined;
-      try {
-        found = findTemporalCli({ PATH: '' });
-      } catch (error) {
-        expect(error).toBeInstanceOf(TemporalCliNotFoundError);
-        expect(String(error)).toMatch(
-          /go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/,
-        );
-      }
-      if (found !== undefined) expect(found).toMatch(/\/bin\/temporal$/);
     } finally {
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  // Past PATH the lookup asks `go env GOPATH`, which reads the process environment (GOPATH, else
+  // $HOME/go), not the `env` argument: these cases point it at temp dirs for the call's duration.
+  const hasGo = (() => {
+    try {
+      execFileSync('go', ['version'], { stdio: 'ignore', timeout: 10_000 });
+      return true;
+    } catch {
+      return false;
+    }
+  })();
+
+  function withGoEnv<T>(vars: Record<string, string | undefined>, fn: () => T): T {
+    const saved = Object.fromEntries(Object.keys(vars).map((k) => [k, process.env[k]]));
+    const apply = (values: Record<string, string | undefined>) => {
+      for (const [k, v] of Object.entries(values)) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+    };
+    apply(vars);
+    try {
+      return fn();
+    } finally {
+      apply(saved);
+    }
+  }
+
+  function fakeCli(path: string): void {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '#!/bin/sh\n');
+    chmodSync(path, 0o755);
+  }
+
+  it('says how to install when PATH and GOPATH both miss', () => {
+    const empty = mkdtempSync(join(tmpdir(), 'copilot-nogo-'));
+    try {
+      const error = withGoEnv(
+        { HOME: empty, GOPATH: empty, GOBIN: join(empty, 'bin'), GOENV: 'off' },
+        () => {
+          try {
+            findTemporalCli({ PATH: '' });
+            return undefined;
+          } catch (e) {
+            return e;
+          }
+        },
+      );
+      expect(error).toBeInstanceOf(TemporalCliNotFoundError);
+      const message = String(error);
+      expect(message).toMatch(/go install github\.com\/temporalio\/cli\/cmd\/temporal@v1\.5\.1/);
+      expect(message).toContain(hasGo ? join(empty, 'bin', 'temporal') : '(go not found)');
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
+  it.skipIf(!hasGo)('finds the go-installed binary under $HOME/go and under GOPATH', () => {
+    const home = mkdtempSync(join(tmpdir(), 'copilot-gohome-'));
+    try {
+      const underHome = join(home, 'go', 'bin', 'temporal');
+      fakeCli(underHome);
+      expect(
+        withGoEnv({ HOME: home, GOPATH: undefined, GOENV: 'off' }, () =>
+          findTemporalCli({ PATH: '' }),
+        ),
+      ).toBe(underHome);
+      // GOPATH wins over $HOME/go; of a list, `go install` writes to the first entry's bin.
+      const gopath = join(home, 'gopath');
+      const underGopath = join(gopath, 'bin', 'temporal');
+      fakeCli(underGopath);
+      expect(
+        withGoEnv(
+          { HOME: home, GOPATH: `${gopath}${delimiter}${join(home, 'go')}`, GOENV: 'off' },
+          () => findTemporalCli({ PATH: '' }),
+        ),
+      ).toBe(underGopath);
+    } finally {
+      rmSync(home, { recursive: true, force: true });
     }
   });
 });

@@ -7,6 +7,7 @@ import { CliError } from '../../bin/cli-support.js';
 import { registerDbCommands } from '../../bin/commands/db.js';
 import { setupSchema } from '../../shared/store/admin.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../shared/store/migrations.js';
+import { withoutAwsCredentials } from '../support/aws-env.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
 /** Runs `copilot db …` in-process and returns what it printed. */
@@ -118,16 +119,7 @@ describe('copilot db', () => {
   });
 
   it('fails with the credentials message for DSQL without AWS credentials', async () => {
-    for (const name of [
-      'AWS_ACCESS_KEY_ID',
-      'AWS_SECRET_ACCESS_KEY',
-      'AWS_SESSION_TOKEN',
-      'AWS_PROFILE',
-    ])
-      vi.stubEnv(name, undefined);
-    vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
-    vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
-    vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
+    withoutAwsCredentials();
     await expect(
       copilot('check-connection', '--dsql-endpoint', 'abc123.dsql.us-east-1.on.aws'),
     ).rejects.toThrow(

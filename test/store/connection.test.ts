@@ -7,27 +7,9 @@ import {
   regionFromDsqlEndpoint,
 } from '../../shared/store/connection.js';
 import { DsqlCredentialsError, StoreConfigError } from '../../shared/store/errors.js';
+import { withoutAwsCredentials } from '../support/aws-env.js';
 
 const ENDPOINT = 'abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws';
-
-/** Every place the AWS SDK default chain looks for credentials, pointed at nothing. */
-function withoutCredentials(): void {
-  for (const name of [
-    'AWS_ACCESS_KEY_ID',
-    'AWS_SECRET_ACCESS_KEY',
-    'AWS_SESSION_TOKEN',
-    'AWS_PROFILE',
-    'AWS_WEB_IDENTITY_TOKEN_FILE',
-    'AWS_ROLE_ARN',
-    'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
-    'AWS_CONTAINER_CREDENTIALS_FULL_URI',
-  ])
-    vi.stubEnv(name, undefined);
-  vi.stubEnv('AWS_CONFIG_FILE', '/nonexistent/aws-config');
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', '/nonexistent/aws-credentials');
-  // No instance metadata service here; don't wait for one.
-  vi.stubEnv('AWS_EC2_METADATA_DISABLED', 'true');
-}
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -35,7 +17,7 @@ afterEach(() => {
 
 describe('DSQL IAM auth tokens', () => {
   beforeEach(() => {
-    withoutCredentials();
+    withoutAwsCredentials();
   });
 
   it('signs an admin token offline with credentials from the environment', async () => {

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
   COPILOT_NAMESPACE,
+  clusterIdFor,
   deterministicId,
   evaluationIdFor,
   issueIdFor,
@@ -40,8 +41,12 @@ describe('uuidV5', () => {
 
 describe('deterministic store ids', () => {
   it('name a cycle by cluster, workflow and cycle number', () => {
-    const cluster = deterministicId('cluster', 'prod');
-    expect(evaluationIdFor(cluster, 'wf', 7)).toBe(evaluationIdFor(cluster, 'wf', 7));
+    // Pinned: stored rows carry these ids, so a change to the derivation would orphan them.
+    // (Checked against Python's uuid.uuid5 over the same JSON-encoded names.)
+    const cluster = clusterIdFor('prod');
+    expect(cluster).toBe('1a17e056-19ca-5545-9e20-49c144f26b9e');
+    expect(deterministicId('cluster', 'prod')).toBe(cluster);
+    expect(evaluationIdFor(cluster, 'wf', 7)).toBe('611cf11a-9e41-590b-8f4c-3398724b9320');
     expect(evaluationIdFor(cluster, 'wf', 7)).not.toBe(evaluationIdFor(cluster, 'wf', 8));
     expect(evaluationIdFor(cluster, 'wf', 7)).not.toBe(evaluationIdFor(cluster, 'wf2', 7));
   });

@@ -60,11 +60,20 @@ async function replay(
 ): Promise<DecisionSummary[]> {
   const { from, to } = slot(dialect, id);
   const source = createPrometheusSource({ url: prom.url, dialect: choice });
+  let steps: DecisionSummary[];
   try {
-    return await replayRange(source, { from, to, stepMs: STEP_MS });
+    steps = await replayRange(source, { from, to, stepMs: STEP_MS });
   } finally {
     await source.close();
   }
+  // Every step of the range, both ends included: a short or empty replay would let the
+  // per-step loops below pass without looking at anything.
+  const scenario = SCENARIOS.find((s) => s.id === id);
+  if (scenario === undefined) throw new Error(`no scenario ${id}`);
+  expect(steps, `${dialect} ${id} steps`).toHaveLength(
+    (scenario.durationMin * 60_000) / STEP_MS + 1,
+  );
+  return steps;
 }
 
 /** Steps from minute `m` on (the first minute has no rate yet: one sample per series). */
