@@ -79,17 +79,18 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
   return {
     async observe(input) {
       const config = configOf(input.engineConfig);
-      let snapshot: Snapshot;
-      try {
-        snapshot = await deps.sourceFor(input.cluster).snapshot(input.at);
-      } catch (error) {
-        // Sources report failures as error values; a throw here is a source bug. Either way the
-        // cycle is blind, and the engine must say so rather than retry forever.
-        log.warn('source failed; observing nothing this cycle', {
-          cluster: input.cluster,
-          error: String(error),
-        });
-        snapshot = { observedAt: input.at, values: {} };
+      let snapshot: Snapshot = { observedAt: input.at, values: {} };
+      if (input.blind !== true) {
+        try {
+          snapshot = await deps.sourceFor(input.cluster).snapshot(input.at);
+        } catch (error) {
+          // Sources report failures as error values; a throw here is a source bug. Either way the
+          // cycle is blind, and the engine must say so rather than retry forever.
+          log.warn('source failed; observing nothing this cycle', {
+            cluster: input.cluster,
+            error: String(error),
+          });
+        }
       }
       // The source may answer for a slightly different instant; the cycle is judged at `at`.
       const evaluation = evaluate(input.carried, { ...snapshot, observedAt: input.at }, config);

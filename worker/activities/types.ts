@@ -13,6 +13,11 @@ export interface ObserveInput {
   /** The evaluation instant (workflow time), epoch ms. */
   readonly at: number;
   readonly engineConfig?: EngineConfigInput;
+  /**
+   * Skip the source and evaluate an empty snapshot: the observation failed after its retries, and
+   * the cycle is still judged (as `unknown`) by the engine in an activity, never in the workflow.
+   */
+  readonly blind?: boolean;
 }
 
 export interface ObserveOutput {

@@ -10,7 +10,6 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
-import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
 import type { CopilotActivities } from '../activities/types.js';
 import { assessHealthWorkflow } from './assess-health.js';
@@ -87,61 +86,70 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
 
   for (;;) {
     const at = Date.now(); // workflow time: deterministic on replay
-    let evaluation: Evaluation;
-    let signalValues: Record<string, number> = {};
+    const request = {
+      cluster,
+      observerId,
+      cycle,
+      carried,
+      at,
+      ...(engineConfig === undefined ? {} : { engineConfig }),
+    };
+    let out: Awaited<ReturnType<typeof observe>> | null;
     try {
-      const out = await observe({
-        cluster,
-        observerId,
-        cycle,
-        carried,
-        at,
-        ...(engineConfig === undefined ? {} : { engineConfig }),
-      });
-      evaluation = out.evaluation;
-      signalValues = out.signalValues;
+      out = await observe(request);
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
-      // The observation itself failed after its bounded retries: a blind cycle. The engine is
-      // pure, so it runs here on an empty snapshot and says `unknown`.
+      // The observation failed after its bounded retries: a blind cycle. The engine still judges
+      // it (as `unknown`), in an activity like every other cycle, so an engine upgrade never
+      // changes what a replayed workflow decides.
       log.warn('observation failed; recording a blind cycle', {
         cluster,
         cycle,
         error: String(error.cause ?? error),
       });
-      evaluation = evaluate(
-        carried,
-        { observedAt: at, values: {} },
-        resolveEngineConfig(engineConfig ?? {}),
-      );
-    }
-    current = evaluation;
-    carried = evaluation.carried;
-
-    try {
-      await recordEvaluation({ cluster, observerId, cycle, evaluation, signalValues });
-    } catch (error) {
-      if (!(error instanceof ActivityFailure)) throw error;
-      // The store being down must not stop observation: the carried state lives here.
-      log.warn('evaluation not persisted', { cluster, cycle, error: String(error.cause ?? error) });
-    }
-
-    // Every change of state is explained, including the first one a fresh observer sees (from
-    // nothing to its first state), so /status has a summary within a cycle of starting.
-    if (evaluation.changed) {
-      await startChild(assessHealthWorkflow, {
-        workflowId: `assess-${cluster}-${observerId}-${cycle}`,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            cluster,
-            trigger: 'state_change',
-            evaluation,
-            key: `${observerId}:${cycle}`,
-            ...(input.assessment === undefined ? {} : { context: input.assessment }),
-          },
-        ],
+      out = await observe({ ...request, blind: true }).catch((blindError: unknown) => {
+        if (!(blindError instanceof ActivityFailure)) throw blindError;
+        // No worker could even judge an empty snapshot: nothing to record; the next cycle tries.
+        log.warn('blind cycle not judged', { cluster, cycle });
+        return null;
       });
+    }
+    // Nothing judged (not even blind) means nothing to record or explain this cycle.
+    if (out !== null) {
+      const evaluation = out.evaluation;
+      const signalValues = out.signalValues;
+      current = evaluation;
+      carried = evaluation.carried;
+
+      try {
+        await recordEvaluation({ cluster, observerId, cycle, evaluation, signalValues });
+      } catch (error) {
+        if (!(error instanceof ActivityFailure)) throw error;
+        // The store being down must not stop observation: the carried state lives here.
+        log.warn('evaluation not persisted', {
+          cluster,
+          cycle,
+          error: String(error.cause ?? error),
+        });
+      }
+
+      // Every change of state is explained, including the first one a fresh observer sees (from
+      // nothing to its first state), so /status has a summary within a cycle of starting.
+      if (evaluation.changed) {
+        await startChild(assessHealthWorkflow, {
+          workflowId: `assess-${cluster}-${observerId}-${cycle}`,
+          parentClosePolicy: ParentClosePolicy.ABANDON,
+          args: [
+            {
+              cluster,
+              trigger: 'state_change',
+              evaluation,
+              key: `${observerId}:${cycle}`,
+              ...(input.assessment === undefined ? {} : { context: input.assessment }),
+            },
+          ],
+        });
+      }
     }
 
     cycle += 1;
