@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { ScaleBandSchema } from '../health/config.js';
 import {
   BottleneckSchema,
-  GateLevelSchema,
+  GateResultSchema,
   HealthStateSchema,
-  ObservedStatusSchema,
-  SkipReasonSchema,
+  ServiceHealthSchema,
   StateReasonSchema,
 } from '../health/evaluation.js';
 import { ExplainerSchema, TriggerSchema } from '../models/assessment.js';
@@ -16,6 +15,7 @@ import {
   RiskSchema,
   SeveritySchema,
   SuggestedActionSchema,
+  UnitIntervalSchema,
 } from '../models/issue.js';
 import { SERVICES } from '../signals/types.js';
 
@@ -40,20 +40,22 @@ export type NestedSignals = z.infer<typeof NestedSignalsSchema>;
 /** Why a signal has no number: keyed by full signal id, only for signals without one. */
 export const SignalStatusSchema = z.record(z.string(), z.enum(['absent', 'error', 'stale']));
 
-/** One gate of the newest evaluation, in snake case. */
+const G = GateResultSchema.shape;
+
+/** One gate of the newest evaluation: the engine's gate result, in snake case. */
 export const GateSchema = z.object({
-  id: z.string(),
-  family: z.string(),
-  level: GateLevelSchema,
-  signal: z.string(),
-  fired: z.boolean(),
-  evaluated: z.boolean(),
-  observed: z.number().nullable(),
-  observed_status: ObservedStatusSchema,
-  threshold: z.number(),
-  comparison: z.enum(['above', 'below']),
-  demand_gated: z.boolean(),
-  skip_reason: SkipReasonSchema.nullable(),
+  id: G.id,
+  family: G.family,
+  level: G.level,
+  signal: G.signal,
+  fired: G.fired,
+  evaluated: G.evaluated,
+  observed: G.observed,
+  observed_status: G.observedStatus,
+  threshold: G.threshold,
+  comparison: G.comparison,
+  demand_gated: G.demandGated,
+  skip_reason: G.skipReason,
 });
 export type Gate = z.infer<typeof GateSchema>;
 
@@ -71,7 +73,7 @@ export const RecommendedActionSchema = z.object({
   action: z.string(),
   action_type: ActionTypeSchema,
   target_service: z.string(),
-  confidence: z.number().min(0).max(1),
+  confidence: UnitIntervalSchema,
   risk_level: RiskSchema,
   description: z.string(),
 });
@@ -99,14 +101,15 @@ export const StatusResponseSchema = z.object({
   issue_count: z.number().int().nonnegative(),
   /** The newest assessment's words, or null before the first one. */
   summary: z.string().nullable(),
-  confidence: z.number().min(0).max(1).nullable(),
+  confidence: UnitIntervalSchema.nullable(),
   explainer: ExplainerSchema.nullable(),
   assessed_at: IsoSchema.nullable(),
 });
 export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 
-/** The seed's service status words, mapped from the engine's forward progress. */
-export const ServiceStatusSchema = z.enum(['happy', 'stressed', 'critical', 'unknown']);
+/** The seed's service status words (the health states), mapped from forward progress. */
+export const ServiceStatusSchema = HealthStateSchema;
+const S = ServiceHealthSchema.shape;
 
 /** `GET /status/services`. */
 export const ServicesResponseSchema = z.object({
@@ -116,10 +119,10 @@ export const ServicesResponseSchema = z.object({
     z.object({
       name: z.enum(SERVICES),
       status: ServiceStatusSchema,
-      forward_progress: z.enum(['ok', 'degraded', 'blocked', 'unknown']),
-      pressure: z.enum(['low', 'moderate', 'high', 'unknown']),
-      dominant_signal: z.string().nullable(),
-      elevated_signals: z.array(z.string()),
+      forward_progress: S.forwardProgress,
+      pressure: S.pressure,
+      dominant_signal: S.dominantSignal,
+      elevated_signals: S.elevatedSignals,
       /** The service's primary and amplifier signals by full id; null where the cycle had none. */
       key_signals: z.record(z.string(), SignalNumberSchema),
     }),
@@ -159,7 +162,7 @@ export const SummaryResponseSchema = z.object({
   timestamp: IsoSchema.nullable(),
   assessed_at: IsoSchema.nullable(),
   trigger: TriggerSchema.nullable(),
-  confidence: z.number().min(0).max(1).nullable(),
+  confidence: UnitIntervalSchema.nullable(),
   explainer: ExplainerSchema.nullable(),
 });
 export type SummaryResponse = z.infer<typeof SummaryResponseSchema>;
