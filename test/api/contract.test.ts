@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
+import type { LocalApi } from '../../lambda/local-server.js';
 import { ROUTES } from '../../shared/api/routes.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';
-import { type SeededStore, silentLogger, startSeededStore, TEST_API_KEY } from './support.js';
+import { type SeededApi, startSeededApi, TEST_API_KEY } from './support.js';
 
 type OpenApi = {
   openapi: string;
@@ -92,23 +92,17 @@ function validatorFor(doc: OpenApi, path: string, method: string, status: number
 }
 
 describe('contract: every response validates against the published OpenAPI', () => {
-  let seeded: SeededStore;
+  let server: SeededApi;
   let api: LocalApi;
   let doc: OpenApi;
 
   beforeAll(async () => {
-    seeded = await startSeededStore();
-    api = await startLocalApi({
-      store: seeded.store,
-      port: 0,
-      apiKey: TEST_API_KEY,
-      logger: silentLogger,
-    });
+    server = await startSeededApi();
+    ({ api } = server);
     doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as OpenApi;
   });
   afterAll(async () => {
-    await api?.close();
-    await seeded?.stop();
+    await server?.stop();
   });
 
   it('documents every route the router serves, and nothing else', () => {

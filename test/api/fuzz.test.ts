@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../lambda/api.js';
 import { fixedStore } from '../../lambda/common/store.js';
-import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
+import type { LocalApi } from '../../lambda/local-server.js';
 import { ROUTES } from '../../shared/api/routes.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';
 import { openStore } from '../../shared/store/connection.js';
@@ -13,9 +13,10 @@ import {
   lambdaContext,
   NOW,
   rawGet,
+  type SeededApi,
   type SeededStore,
   silentLogger,
-  startSeededStore,
+  startSeededApi,
   TEST_API_KEY,
 } from './support.js';
 
@@ -109,25 +110,20 @@ describe('fuzzing the API (fast-check)', () => {
   let seeded: SeededStore;
   let handler: ApiHandler;
   let api: LocalApi;
+  let server: SeededApi;
 
   beforeAll(async () => {
-    seeded = await startSeededStore();
+    server = await startSeededApi();
+    ({ seeded, api } = server);
     handler = createApiHandler({
       store: fixedStore(seeded.store),
       auth: { mode: 'api-key', key: async () => TEST_API_KEY },
       logger: silentLogger,
       now: () => NOW,
     });
-    api = await startLocalApi({
-      store: seeded.store,
-      port: 0,
-      apiKey: TEST_API_KEY,
-      logger: silentLogger,
-    });
   });
   afterAll(async () => {
-    await api?.close();
-    await seeded?.stop();
+    await server?.stop();
   });
 
   it('answers 400, not 5xx, for times the store cannot hold (a fuzz counterexample)', async () => {

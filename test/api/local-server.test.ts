@@ -7,29 +7,25 @@ import {
 } from '../../shared/api/schemas.js';
 import {
   rawGet,
+  type SeededApi,
   type SeededStore,
   silentLogger,
-  startSeededStore,
+  startSeededApi,
   TEST_API_KEY,
 } from './support.js';
 
 describe('local API server (node:http → API Gateway v2 event → the Lambda handler)', () => {
   let seeded: SeededStore;
   let api: LocalApi;
+  let server: SeededApi;
   const key = { 'x-api-key': TEST_API_KEY };
 
   beforeAll(async () => {
-    seeded = await startSeededStore();
-    api = await startLocalApi({
-      store: seeded.store,
-      port: 0,
-      apiKey: TEST_API_KEY,
-      logger: silentLogger,
-    });
+    server = await startSeededApi();
+    ({ seeded, api } = server);
   });
   afterAll(async () => {
-    await api?.close();
-    await seeded?.stop();
+    await server?.stop();
   });
 
   it('serves /status over HTTP with the key, as JSON', async () => {

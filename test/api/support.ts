@@ -3,6 +3,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
 import type { IssueInput } from '../../shared/models/issue.js';
 import { openStore, type Store } from '../../shared/store/connection.js';
 import { runMigrations } from '../../shared/store/migrations.js';
@@ -154,6 +155,36 @@ export async function startSeededStore(): Promise<SeededStore> {
       await pg.stop();
     },
   };
+}
+
+/** The seeded store served over HTTP by the local API server (key {@link TEST_API_KEY}). */
+export interface SeededApi {
+  readonly seeded: SeededStore;
+  readonly api: LocalApi;
+  stop(): Promise<void>;
+}
+
+export async function startSeededApi(): Promise<SeededApi> {
+  const seeded = await startSeededStore();
+  try {
+    const api = await startLocalApi({
+      store: seeded.store,
+      port: 0,
+      apiKey: TEST_API_KEY,
+      logger: silentLogger,
+    });
+    return {
+      seeded,
+      api,
+      async stop() {
+        await api.close();
+        await seeded.stop();
+      },
+    };
+  } catch (error) {
+    await seeded.stop();
+    throw error;
+  }
 }
 
 /** A TCP port nothing listens on (bound, read, released). */
