@@ -1,8 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../worker/free-port.js';
+import { stopper } from './process.js';
 
 /**
  * A real Prometheus (Debian's `prometheus`, 2.42) that *scrapes* live targets — unlike
@@ -32,11 +33,6 @@ export class PrometheusScraperError extends Error {
 const PROMETHEUS = process.env.PROMETHEUS_BIN ?? 'prometheus';
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 /**
  * Starts Prometheus scraping `targets` (`host:port`) at `metricsPath` every `scrapeIntervalSec`.
@@ -82,19 +78,7 @@ export async function startScrapingPrometheus(options: {
   child.stderr?.on('data', append);
   child.once('error', (e) => append(Buffer.from(String(e))));
   const url = `http://127.0.0.1:${port}`;
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited(child);
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
+  const stop = stopper(child, dir);
   // Bounded by attempts (≈ 30 s), never asserted on: Prometheus is ready in about a second.
   let ready = false;
   for (let i = 0; i < 120 && !ready; i++) {

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort } from '../../worker/free-port.js';
+import { stopper } from './process.js';
 
 const run = promisify(execFile);
 
@@ -94,14 +95,7 @@ export async function startPrometheus(documents: readonly string[]): Promise<Loc
       reject(new PrometheusHarnessError(`cannot start prometheus: ${e.message}`)),
     ),
   );
-  const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  const stop = stopper(child, dir);
   try {
     await Promise.race([waitReady(url, child, () => output), spawnError]);
   } catch (error) {

@@ -1,10 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Connection } from '@temporalio/client';
 import { freePort } from '../../worker/free-port.js';
 import { findTemporalCli } from '../../worker/temporal-cli.js';
+import { stopper } from './process.js';
 
 /**
  * A real Temporal dev server (`temporal server start-dev`, CLI v1.5.1 bundling server 1.29) for one
@@ -41,11 +42,6 @@ function why(output: string): string {
 }
 
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once('exit', () => resolve()));
-}
 
 async function waitReady(
   child: ChildProcess,
@@ -139,19 +135,7 @@ async function startOnce(options: StartOptions): Promise<TemporalDevServer> {
   const log = () => output;
   const address = `127.0.0.1:${port}`;
   const metricsUrl = `http://127.0.0.1:${metricsPort}/metrics`;
-  let stopped: Promise<void> | undefined;
-  const stop = () => {
-    stopped ??= (async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-        await exited(child);
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    })();
-    return stopped;
-  };
+  const stop = stopper(child, dir);
   try {
     await waitReady(child, address, metricsUrl, log);
   } catch (error) {
