@@ -5,7 +5,7 @@ import type { Issue } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
 import type { SeriesPoint, StoredEvaluation, TimelineEntry } from '../models/stored-evaluation.js';
 import { SIGNAL_CATALOG, signalById } from '../signals/catalog.js';
-import type { SignalCategory } from '../signals/types.js';
+import { SERVICES, type SignalCategory } from '../signals/types.js';
 import type {
   ClustersResponse,
   Gate,
@@ -36,6 +36,19 @@ const idsOf = (category: SignalCategory) =>
   SIGNAL_CATALOG.filter((s) => s.category === category).map((s) => s.id);
 const PRIMARY_IDS = idsOf('primary');
 const AMPLIFIER_IDS = idsOf('amplifier');
+/** The signals `/status` reports (and gives a status for when they have no number). */
+const REPORTED_IDS: readonly string[] = [...PRIMARY_IDS, ...AMPLIFIER_IDS];
+
+/** A stored log-pattern count in the API's words (`/status` and `/status/log-patterns`). */
+function toApiLogPattern(p: LogPatternRow) {
+  return {
+    count: p.count,
+    pattern: p.pattern_id,
+    service: p.service,
+    sample_message: p.sample,
+    count_is_lower_bound: p.count_is_lower_bound,
+  };
+}
 
 function nest(ids: readonly string[], values: Readonly<Record<string, number>>): NestedSignals {
   const out: NestedSignals = {};
@@ -59,7 +72,7 @@ function signalStatus(stored: StoredEvaluation): Record<string, 'absent' | 'erro
   const byGate = new Map<string, GateResult['observedStatus']>();
   for (const gate of stored.evaluation.gates) byGate.set(gate.signal, gate.observedStatus);
   const out: Record<string, 'absent' | 'error' | 'stale'> = {};
-  for (const id of [...PRIMARY_IDS, ...AMPLIFIER_IDS]) {
+  for (const id of REPORTED_IDS) {
     if (Object.hasOwn(stored.signal_values, id)) continue;
     const status = byGate.get(id);
     out[id] = status === 'error' || status === 'stale' ? status : 'absent';
@@ -137,17 +150,11 @@ export function toStatusResponse(input: StatusInput): StatusResponse {
     amplifiers: nest(AMPLIFIER_IDS, values),
     signal_status:
       stored === null
-        ? Object.fromEntries([...PRIMARY_IDS, ...AMPLIFIER_IDS].map((id) => [id, 'absent']))
+        ? Object.fromEntries(REPORTED_IDS.map((id) => [id, 'absent']))
         : signalStatus(stored),
     gates: e?.gates.map(toGate) ?? [],
     fired_gates: e?.firedGates ?? [],
-    log_patterns: input.logPatterns.map((p) => ({
-      count: p.count,
-      pattern: p.pattern_id,
-      service: p.service,
-      sample_message: p.sample,
-      count_is_lower_bound: p.count_is_lower_bound,
-    })),
+    log_patterns: input.logPatterns.map(toApiLogPattern),
     recommended_actions: recommendedActions(input.issues),
     issue_count: a?.issue_count ?? 0,
     summary: a?.summary ?? null,
@@ -165,7 +172,7 @@ const SERVICE_STATUS = {
 } as const satisfies Record<ServiceHealth['forwardProgress'], string>;
 
 const SERVICE_SIGNALS: ReadonlyMap<string, readonly string[]> = new Map(
-  ['history', 'matching', 'frontend', 'persistence', 'workers'].map((service) => [
+  SERVICES.map((service) => [
     service,
     SIGNAL_CATALOG.filter(
       (s) =>
@@ -287,14 +294,7 @@ export function toLogPatternsResponse(
 ): LogPatternsResponse {
   return {
     cluster,
-    log_patterns: rows.map((p) => ({
-      observed_at: p.observed_at,
-      count: p.count,
-      pattern: p.pattern_id,
-      service: p.service,
-      sample_message: p.sample,
-      count_is_lower_bound: p.count_is_lower_bound,
-    })),
+    log_patterns: rows.map((p) => ({ observed_at: p.observed_at, ...toApiLogPattern(p) })),
   };
 }
 

@@ -135,12 +135,19 @@ const BY_PATH: ReadonlyMap<string, readonly RouteDef[]> = (() => {
 })();
 
 /** The route for a method and path, `'method'` when the path exists with other methods, or null. */
+// A trailing slash is forgiven: Grafana users paste URLs both ways.
+const routesAt = (path: string) =>
+  BY_PATH.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
+
 export function matchRoute(method: string, path: string): RouteDef | 'method' | null {
-  // A trailing slash is forgiven: Grafana users paste URLs both ways.
-  const normalised = path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
-  const routes = BY_PATH.get(normalised);
+  const routes = routesAt(path);
   if (routes === undefined) return null;
   return routes.find((r) => r.method === method.toUpperCase()) ?? 'method';
+}
+
+/** The methods served on a path (the `Allow` header of a 405). */
+export function allowedMethods(path: string): string[] {
+  return (routesAt(path) ?? []).map((r) => r.method);
 }
 
 function queryParameters(schema: z.ZodType | null) {
