@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
 import { ClusterNameSchema } from '../shared/models/cluster.js';
+import { StoreConfigError } from '../shared/store/errors.js';
+import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
 
 /**
  * Every environment variable the worker reads, validated once at start-up. The README lists
@@ -62,10 +64,33 @@ export interface WorkerSettings {
     | { readonly kind: 'prometheus'; readonly url: string; readonly sigv4: boolean }
     | { readonly kind: 'scrape'; readonly urls: string[] }
     | { readonly kind: 'none' };
+  /** The store to open with `openStoreTarget` (shared/store/target.ts). */
+  readonly storeTarget: AnyStoreTarget;
+  /** The same store as {@link storeTarget}, by kind (what `openConfiguredStore` reads). */
   readonly store:
     | { readonly kind: 'postgres'; readonly url: string }
     | { readonly kind: 'dsql'; readonly endpoint: string; readonly user: string }
     | { readonly kind: 'embedded'; readonly dataDir: string };
+}
+
+/** The store the environment names; COPILOT_DATA_DIR has a default, so there always is one. */
+function storeFrom(env: WorkerEnv): Pick<WorkerSettings, 'store' | 'storeTarget'> {
+  let target: AnyStoreTarget | undefined;
+  try {
+    target = storeTargetFromEnv(env);
+  } catch (error) {
+    if (error instanceof StoreConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  if (target === undefined)
+    throw new ConfigError('COPILOT_DATA_DIR is blank: set it to a directory');
+  const store: WorkerSettings['store'] =
+    target.dialect === 'embedded'
+      ? { kind: 'embedded', dataDir: target.dataDir }
+      : target.dialect === 'dsql'
+        ? { kind: 'dsql', endpoint: target.endpoint, user: target.user ?? 'admin' }
+        : { kind: 'postgres', url: target.url };
+  return { storeTarget: target, store };
 }
 
 function engineConfigFrom(raw: string | undefined): EngineConfigInput {
@@ -120,20 +145,12 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
                 .filter((u) => u !== ''),
             }
           : { kind: 'none' };
-  if (env.COPILOT_DATABASE_URL !== undefined && env.COPILOT_DSQL_ENDPOINT !== undefined) {
-    throw new ConfigError('set only one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT');
-  }
-  const store: WorkerSettings['store'] =
-    env.COPILOT_DSQL_ENDPOINT !== undefined
-      ? { kind: 'dsql', endpoint: env.COPILOT_DSQL_ENDPOINT, user: env.COPILOT_DSQL_USER }
-      : env.COPILOT_DATABASE_URL !== undefined
-        ? { kind: 'postgres', url: env.COPILOT_DATABASE_URL }
-        : { kind: 'embedded', dataDir: env.COPILOT_DATA_DIR };
+  const store = storeFrom(env);
   return {
     env,
     engineConfig: engineConfigFrom(env.COPILOT_ENGINE_CONFIG),
     intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
     metrics,
-    store,
+    ...store,
   };
 }

@@ -1,90 +1,91 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { checkConnection, listTables } from '../../shared/store/admin.js';
-import { openStore, type Store, type StoreTarget } from '../../shared/store/connection.js';
-import { type EmbeddedStore, startEmbeddedStore } from '../../shared/store/embedded.js';
-import { describeError, StoreError } from '../../shared/store/errors.js';
+import type { Store } from '../../shared/store/connection.js';
+import { describeError, StoreConfigError, StoreError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION, runMigrations } from '../../shared/store/migrations.js';
+import {
+  type AnyStoreTarget,
+  describeStoreTarget,
+  openStoreTarget,
+  type StoreEnv,
+  type StoreHandle,
+  storeTargetFromEnv,
+} from '../../shared/store/target.js';
 import { CliError, table } from '../cli-support.js';
 
-/** Connection flags shared by every `db` subcommand. */
-interface DbOptions {
+/** The flags that choose the store, shared by `copilot db …` and `copilot api`. */
+export interface StoreFlags {
   databaseUrl?: string;
   dialect: 'postgres' | 'pglite';
   dataDir?: string;
   dsqlEndpoint?: string;
   region?: string;
-  user: string;
+  user?: string;
+}
+
+/** Connection flags shared by every `db` subcommand. */
+interface DbOptions extends StoreFlags {
   format: 'table' | 'json';
 }
 
-const env = (name: string): string | undefined => {
-  const value = process.env[name];
-  return value === undefined || value.trim() === '' ? undefined : value.trim();
-};
-
 /**
- * Which database the flags (or, failing them, the environment) name. Exactly one of a URL, a DSQL
- * endpoint or an embedded data directory; two at once is an error rather than a silent pick.
+ * Which database the flags (or, failing them, the environment, read as every other process reads
+ * it: `storeTargetFromEnv`) name. Exactly one of a URL, a DSQL endpoint or an embedded data
+ * directory; two at once is an error rather than a silent pick. `--user` and `--region` override
+ * COPILOT_DSQL_USER and AWS_REGION.
  */
-export function resolveDbTarget(
-  opts: Pick<DbOptions, 'databaseUrl' | 'dialect' | 'dataDir' | 'dsqlEndpoint' | 'region' | 'user'>,
-): StoreTarget | { readonly dialect: 'embedded'; readonly dataDir: string } {
+export function resolveDbTarget(opts: StoreFlags, env: StoreEnv = process.env): AnyStoreTarget {
   const given = [opts.databaseUrl, opts.dsqlEndpoint, opts.dataDir].filter((v) => v !== undefined);
   if (given.length > 1)
     throw new CliError('give only one of --database-url, --dsql-endpoint and --data-dir', 2);
-  let url = opts.databaseUrl;
-  let endpoint = opts.dsqlEndpoint;
-  if (given.length === 0) {
-    url = env('COPILOT_DATABASE_URL');
-    endpoint = env('COPILOT_DSQL_ENDPOINT');
-    if (url !== undefined && endpoint !== undefined)
+  if (opts.dataDir !== undefined) return { dialect: 'embedded', dataDir: opts.dataDir };
+  if (opts.databaseUrl !== undefined) return { dialect: opts.dialect, url: opts.databaseUrl };
+  let target: AnyStoreTarget | undefined;
+  try {
+    target = storeTargetFromEnv({
+      ...(opts.dsqlEndpoint === undefined
+        ? {
+            COPILOT_DATABASE_URL: env.COPILOT_DATABASE_URL,
+            COPILOT_DSQL_ENDPOINT: env.COPILOT_DSQL_ENDPOINT,
+            COPILOT_DATA_DIR: env.COPILOT_DATA_DIR,
+          }
+        : { COPILOT_DSQL_ENDPOINT: opts.dsqlEndpoint }),
+      COPILOT_DSQL_USER: opts.user ?? env.COPILOT_DSQL_USER,
+      AWS_REGION: opts.region ?? env.AWS_REGION,
+    });
+  } catch (error) {
+    if (error instanceof StoreConfigError)
       throw new CliError(
-        'both COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT are set: unset one or pass a flag',
+        `${error.message} (or pass --database-url, --dsql-endpoint or --data-dir)`,
         2,
       );
+    throw error;
   }
-  if (opts.dataDir !== undefined) return { dialect: 'embedded', dataDir: opts.dataDir };
-  if (endpoint !== undefined) {
-    const region = opts.region ?? env('AWS_REGION');
-    return {
-      dialect: 'dsql',
-      endpoint,
-      user: opts.user,
-      ...(region === undefined ? {} : { region }),
-    };
-  }
-  if (url !== undefined) return { dialect: opts.dialect, url };
-  throw new CliError(
-    'no database given: pass --database-url, --dsql-endpoint or --data-dir ' +
-      '(or set COPILOT_DATABASE_URL or COPILOT_DSQL_ENDPOINT)',
-    2,
-  );
+  if (target === undefined)
+    throw new CliError(
+      'no database given: pass --database-url, --dsql-endpoint or --data-dir ' +
+        '(or set COPILOT_DATABASE_URL, COPILOT_DSQL_ENDPOINT or COPILOT_DATA_DIR)',
+      2,
+    );
+  // --dialect says what serves a URL, from the flag or the environment alike.
+  return target.dialect === 'postgres' ? { ...target, dialect: opts.dialect } : target;
 }
 
 /** Opens the store the options name, runs `fn`, and always closes what it opened. */
 async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): Promise<T> {
   const target = resolveDbTarget(opts);
-  let embedded: EmbeddedStore | undefined;
-  let store: Store | undefined;
-  let where = target.dialect === 'dsql' ? target.endpoint : '';
+  let handle: StoreHandle | undefined;
   try {
-    if (target.dialect === 'embedded') {
-      where = `embedded store in ${target.dataDir}`;
-      embedded = await startEmbeddedStore({ dataDir: target.dataDir });
-      store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
-    } else {
-      store = await openStore(target);
-      where = store.target;
-    }
-    return await fn(store);
+    handle = await openStoreTarget(target);
+    return await fn(handle.store);
   } catch (error) {
     if (error instanceof CliError) throw error;
     if (error instanceof StoreError) throw new CliError(error.message);
+    const where = handle?.describe ?? describeStoreTarget(target);
     throw new CliError(`database ${where}: ${describeError(error)}`);
   } finally {
-    await store?.close().catch(() => {});
-    await embedded?.close().catch(() => {});
+    await handle?.close().catch(() => {});
   }
 }
 
@@ -92,7 +93,8 @@ const write = (text: string) => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
 
-function connectionOptions(command: Command): Command {
+/** Adds the {@link StoreFlags} options to a command. */
+export function storeFlagOptions(command: Command): Command {
   return command
     .option('--database-url <url>', 'PostgreSQL-wire URL (env COPILOT_DATABASE_URL)')
     .addOption(
@@ -100,16 +102,25 @@ function connectionOptions(command: Command): Command {
         .choices(['postgres', 'pglite'])
         .default('postgres'),
     )
-    .option('--data-dir <dir>', 'embedded PGlite store in this directory (created if missing)')
+    .option(
+      '--data-dir <dir>',
+      'embedded PGlite store in this directory, created if missing (env COPILOT_DATA_DIR)',
+    )
     .option('--dsql-endpoint <host>', 'Aurora DSQL cluster endpoint (env COPILOT_DSQL_ENDPOINT)')
     .option(
       '--region <region>',
       'AWS region of the DSQL cluster (env AWS_REGION; else from the endpoint)',
     )
-    .option('--user <role>', 'DSQL database role; admin uses DbConnectAdmin', 'admin')
-    .addOption(
-      new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'),
+    .option(
+      '--user <role>',
+      'DSQL database role (env COPILOT_DSQL_USER; default admin, which uses DbConnectAdmin)',
     );
+}
+
+function connectionOptions(command: Command): Command {
+  return storeFlagOptions(command).addOption(
+    new Option('--format <format>', 'output format').choices(['table', 'json']).default('table'),
+  );
 }
 
 /**

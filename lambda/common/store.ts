@@ -1,4 +1,6 @@
-import { openStore, type Store } from '../../shared/store/connection.js';
+import type { Store } from '../../shared/store/connection.js';
+import { StoreConfigError } from '../../shared/store/errors.js';
+import { openStoreTarget, storeTargetFromEnv } from '../../shared/store/target.js';
 import type { ApiEnv } from './env.js';
 
 /** How the handler gets its store: once per cold start, then reused. */
@@ -13,24 +15,23 @@ export function storeFromEnv(env: ApiEnv): StoreProvider {
   let pending: Promise<Store> | null = null;
   return () => {
     if (pending === null) {
-      const open =
-        env.COPILOT_DSQL_ENDPOINT !== undefined
-          ? openStore({
-              dialect: 'dsql',
-              endpoint: env.COPILOT_DSQL_ENDPOINT,
-              ...(env.AWS_REGION === undefined ? {} : { region: env.AWS_REGION }),
-              ...(env.COPILOT_DSQL_USER === undefined ? {} : { user: env.COPILOT_DSQL_USER }),
-              // One request at a time per Lambda container; /status reads up to 4 things at once.
-              max: 4,
-            })
-          : openStore({ dialect: 'postgres', url: env.COPILOT_DATABASE_URL ?? '', max: 4 });
-      pending = open.catch((error: unknown) => {
+      pending = open(env).catch((error: unknown) => {
         pending = null;
         throw error;
       });
     }
     return pending;
   };
+}
+
+async function open(env: ApiEnv): Promise<Store> {
+  const target = storeTargetFromEnv(env);
+  // ApiEnv has no COPILOT_DATA_DIR: a Lambda has no embedded store to fall back on.
+  if (target === undefined || target.dialect === 'embedded')
+    throw new StoreConfigError('set exactly one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT');
+  // One request at a time per Lambda container; /status reads up to 4 things at once.
+  const handle = await openStoreTarget({ ...target, max: 4 });
+  return handle.store;
 }
 
 /** A provider for a store the caller already opened (local server, tests). */

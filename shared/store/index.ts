@@ -13,4 +13,5 @@ export * from './migrations.js';
 export * from './reads.js';
 export * from './retention.js';
 export * from './retry.js';
+export * from './target.js';
 export * from './writes.js';

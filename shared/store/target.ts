@@ -1,0 +1,112 @@
+import { openStore, redactUrl, type Store, type StoreTarget } from './connection.js';
+import { type EmbeddedStore, startEmbeddedStore } from './embedded.js';
+import { StoreConfigError } from './errors.js';
+import { runMigrations } from './migrations.js';
+
+/** The embedded default store: a file-backed PGlite in `dataDir` (or `memory://`). */
+export interface EmbeddedStoreTarget {
+  readonly dialect: 'embedded';
+  readonly dataDir: string;
+}
+
+/** Every store the copilot can open: a PostgreSQL URL, a DSQL cluster, or the embedded PGlite. */
+export type AnyStoreTarget = StoreTarget | EmbeddedStoreTarget;
+
+/** The environment variables that choose the store. Every process reads these same names. */
+export interface StoreEnv {
+  /** A PostgreSQL URL. */
+  readonly COPILOT_DATABASE_URL?: string | undefined;
+  /** An Aurora DSQL cluster endpoint (IAM auth). */
+  readonly COPILOT_DSQL_ENDPOINT?: string | undefined;
+  /** The DSQL database role. @default 'admin' */
+  readonly COPILOT_DSQL_USER?: string | undefined;
+  /** The DSQL cluster's region. @default the region in the endpoint name */
+  readonly AWS_REGION?: string | undefined;
+  /** The embedded PGlite's data directory, used when neither of the above is set. */
+  readonly COPILOT_DATA_DIR?: string | undefined;
+}
+
+const value = (raw: string | undefined): string | undefined => {
+  const trimmed = raw?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+};
+
+/**
+ * The store the environment names: COPILOT_DSQL_ENDPOINT (with COPILOT_DSQL_USER, default
+ * `admin`, and AWS_REGION when set), else COPILOT_DATABASE_URL, else the embedded store in
+ * COPILOT_DATA_DIR; `undefined` when none is set. A blank variable counts as unset.
+ *
+ * @throws StoreConfigError when both COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT are set:
+ *   two stores at once is an error rather than a silent pick.
+ */
+export function storeTargetFromEnv(env: StoreEnv): AnyStoreTarget | undefined {
+  const url = value(env.COPILOT_DATABASE_URL);
+  const endpoint = value(env.COPILOT_DSQL_ENDPOINT);
+  if (url !== undefined && endpoint !== undefined)
+    throw new StoreConfigError('set only one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT');
+  if (endpoint !== undefined) {
+    const region = value(env.AWS_REGION);
+    return {
+      dialect: 'dsql',
+      endpoint,
+      user: value(env.COPILOT_DSQL_USER) ?? 'admin',
+      ...(region === undefined ? {} : { region }),
+    };
+  }
+  if (url !== undefined) return { dialect: 'postgres', url };
+  const dataDir = value(env.COPILOT_DATA_DIR);
+  return dataDir === undefined ? undefined : { dialect: 'embedded', dataDir };
+}
+
+/** Where a target points, printable (no secrets) and known before anything is opened. */
+export function describeStoreTarget(target: AnyStoreTarget): string {
+  if (target.dialect === 'embedded') return `embedded PGlite in ${target.dataDir}`;
+  if (target.dialect === 'dsql') return target.endpoint;
+  return redactUrl(target.url);
+}
+
+/** An open store with whatever it had to start for it; `close()` stops both. */
+export interface StoreHandle {
+  readonly store: Store;
+  /** Printable description of the store (no secrets). */
+  readonly describe: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens any store target. The embedded one is started first and served to the same driver as
+ * PostgreSQL, with PGlite's one-connection pool (openStore's default for `pglite`: one backend,
+ * and concurrent connections were seen to mix up answers). With `migrate`, the missing schema
+ * migrations are applied before it returns. A failure closes whatever was already opened.
+ */
+export async function openStoreTarget(
+  target: AnyStoreTarget,
+  options: { readonly migrate?: boolean } = {},
+): Promise<StoreHandle> {
+  let embedded: EmbeddedStore | undefined;
+  let store: Store | undefined;
+  try {
+    if (target.dialect === 'embedded') {
+      embedded = await startEmbeddedStore({ dataDir: target.dataDir });
+      store = await openStore({ dialect: 'pglite', url: embedded.url });
+    } else store = await openStore(target);
+    if (options.migrate === true) await runMigrations(store.sql, store.dialect);
+  } catch (error) {
+    await store?.close().catch(() => {});
+    await embedded?.close().catch(() => {});
+    throw error;
+  }
+  const opened = store;
+  const started = embedded;
+  return {
+    store: opened,
+    describe: target.dialect === 'embedded' ? describeStoreTarget(target) : opened.target,
+    close: async () => {
+      try {
+        await opened.close();
+      } finally {
+        await started?.close();
+      }
+    },
+  };
+}
