@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeFirstIssue } from '../../shared/zod-issues.js';
 
 /**
  * The API Lambda's environment, parsed once per cold start. Exactly one store variable; the API
@@ -51,10 +52,7 @@ export class ApiConfigError extends Error {
 /** Parses the API's environment; the first problem becomes one {@link ApiConfigError}. */
 export function parseApiEnv(env: NodeJS.ProcessEnv): ApiEnv {
   const parsed = ApiEnvSchema.safeParse(env);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first !== undefined && first.path.length > 0 ? `${first.path.join('.')}: ` : '';
-    throw new ApiConfigError(`invalid API configuration: ${where}${first?.message ?? '?'}`);
-  }
+  if (!parsed.success)
+    throw new ApiConfigError(`invalid API configuration: ${describeFirstIssue(parsed.error)}`);
   return parsed.data;
 }

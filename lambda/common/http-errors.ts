@@ -5,6 +5,7 @@ import type { Problem } from '../../shared/api/schemas.js';
 import {
   DsqlCredentialsError,
   errorCode,
+  isUnreachableCode,
   RetryExhaustedError,
   StoreConfigError,
   StoreInputError,
@@ -68,28 +69,6 @@ export class StoreUnavailableError extends HttpError {
   }
 }
 
-// Driver and socket codes that mean "no usable connection", and SQLSTATEs that say the server
-// cannot serve (class 08 connection exceptions, 57P0x shutdown/starting, 53300 too many clients).
-const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'CONNECT_TIMEOUT',
-  'CONNECTION_CLOSED',
-  'CONNECTION_ENDED',
-  'CONNECTION_DESTROYED',
-  '57P01',
-  '57P02',
-  '57P03',
-  '53300',
-  '3D000',
-]);
-
 /** Whether an error (or its cause or aggregated errors) says the store is unreachable. */
 export function isStoreUnreachable(error: unknown, depth = 0): boolean {
   if (depth > 5 || typeof error !== 'object' || error === null) return false;
@@ -101,7 +80,7 @@ export function isStoreUnreachable(error: unknown, depth = 0): boolean {
   )
     return true;
   const code = errorCode(error);
-  if (code !== undefined && (UNREACHABLE_CODES.has(code) || code.startsWith('08'))) return true;
+  if (code !== undefined && isUnreachableCode(code)) return true;
   const nested = (error as { errors?: unknown }).errors;
   if (Array.isArray(nested) && nested.some((e) => isStoreUnreachable(e, depth + 1))) return true;
   return isStoreUnreachable((error as { cause?: unknown }).cause, depth + 1);
@@ -132,7 +111,8 @@ export function problemResponse(
 
 /** Maps any error to the HTTP response the caller sees. Pure, so it can be tested alone. */
 export function toProblem(error: unknown): APIGatewayProxyStructuredResultV2 {
-  if (error instanceof StoreUnavailableError || isStoreUnreachable(error))
+  // Covers StoreUnavailableError (the API's own timeout) as well as driver and store errors.
+  if (isStoreUnreachable(error))
     return problemResponse(503, 'State store unavailable', 'the state store cannot be reached', {
       degraded: true,
       health_state: 'unknown',

@@ -4,8 +4,8 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { z } from 'zod';
-import { matchRoute, ROUTES, type RouteDef } from '../../shared/api/routes.js';
+import { allowedMethods, matchRoute, type RouteDef } from '../../shared/api/routes.js';
+import { describeFirstIssue } from '../../shared/zod-issues.js';
 import { BadRequestError, MethodNotAllowedError, NotFoundError } from './http-errors.js';
 
 /** The Lambda context plus what the router resolved: the route and its parsed query. */
@@ -35,19 +35,10 @@ export function resolveRoute(event: APIGatewayProxyEventV2): RouteDef {
   const route = matchRoute(method, path);
   if (route === null) throw new NotFoundError(`no route ${path}`);
   if (route === 'method') {
-    const allow = ROUTES.filter((r) => r.path === path.replace(/(.)\/$/, '$1'))
-      .map((r) => r.method)
-      .join(', ');
+    const allow = allowedMethods(path).join(', ');
     throw new MethodNotAllowedError(`${method} is not served on ${path}`, allow);
   }
   return route;
-}
-
-/** The first zod issue as one line naming the parameter. */
-function describeIssue(error: z.ZodError): string {
-  const first = error.issues[0];
-  const name = first?.path.map(String).join('.') ?? '';
-  return `invalid query parameter${name === '' ? '' : ` ${name}`}: ${first?.message ?? '?'}`;
 }
 
 /**
@@ -66,7 +57,9 @@ export function routerMiddleware(): MiddlewareObj<
       let query: Record<string, unknown> = {};
       if (route.query !== null) {
         const parsed = route.query.safeParse(request.event.queryStringParameters ?? {});
-        if (!parsed.success) throw new BadRequestError(describeIssue(parsed.error));
+        // Query schemas are plain objects of parameters, so the first issue names its parameter.
+        if (!parsed.success)
+          throw new BadRequestError(`invalid query parameter ${describeFirstIssue(parsed.error)}`);
         query = parsed.data as Record<string, unknown>;
       }
       request.context.api = { route, query };

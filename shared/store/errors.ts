@@ -50,6 +50,50 @@ export class MigrationError extends StoreError {
   }
 }
 
+/**
+ * Codes of a connection that dropped under a transaction, whose outcome is then unknown or which
+ * never began: postgres.js's CONNECTION_CLOSED, socket resets, class 08 connection exceptions,
+ * DSQL's connection-rate limit (53300) and admin shutdown (57P01) during cluster recovery. Worth a
+ * whole-transaction retry, because every write is idempotent (deterministic ids).
+ */
+export const CONNECTION_DROPPED_CODES: ReadonlySet<string> = new Set([
+  'CONNECTION_CLOSED',
+  'ECONNRESET',
+  'EPIPE',
+  '57P01',
+  '08000',
+  '08003',
+  '08006',
+  '53300',
+]);
+
+/**
+ * Codes that mean "no usable connection to the store": a dropped connection
+ * ({@link CONNECTION_DROPPED_CODES}), driver and socket codes of one never made, and SQLSTATEs
+ * that say the server cannot serve (57P0x shutdown/starting, 3D000 no such database). Every
+ * class 08 connection exception counts too: see {@link isUnreachableCode}.
+ */
+export const UNREACHABLE_CODES: ReadonlySet<string> = new Set([
+  ...CONNECTION_DROPPED_CODES,
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'CONNECT_TIMEOUT',
+  'CONNECTION_ENDED',
+  'CONNECTION_DESTROYED',
+  '57P02',
+  '57P03',
+  '3D000',
+]);
+
+/** Whether a SQLSTATE or driver code means the store cannot be reached. */
+export function isUnreachableCode(code: string): boolean {
+  return UNREACHABLE_CODES.has(code) || code.startsWith('08');
+}
+
 /** The SQLSTATE (or driver code) of a database error, when it has one. */
 export function errorCode(error: unknown): string | undefined {
   if (typeof error !== 'object' || error === null) return undefined;

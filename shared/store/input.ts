@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeFirstIssue } from '../zod-issues.js';
 import { StoreInputError } from './errors.js';
 
 /** Validates store input with a zod schema; the first problem becomes one {@link StoreInputError}. */
@@ -8,11 +9,8 @@ export function parseInput<S extends z.ZodType>(
   what: string,
 ): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
-    const where = first && first.path.length > 0 ? ` at ${first.path.join('.')}` : '';
-    throw new StoreInputError(`invalid ${what}${where}: ${first?.message ?? 'unknown problem'}`);
-  }
+  if (!parsed.success)
+    throw new StoreInputError(describeFirstIssue(parsed.error, `invalid ${what}`));
   return parsed.data;
 }
 

@@ -17,6 +17,7 @@ import {
   type StoredEvaluation,
   type TimelineEntry,
 } from '../models/stored-evaluation.js';
+import { describeFirstIssue } from '../zod-issues.js';
 import { StoreError } from './errors.js';
 import { clusterIdFor } from './ids.js';
 import { parseInput, toDate, toLimit, toRange } from './input.js';
@@ -38,12 +39,10 @@ function parseJson(text: string, what: string): unknown {
 
 function checkStored<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const first = parsed.error.issues[0];
+  if (!parsed.success)
     throw new StoreError(
-      `stored ${what} does not match the current schema at ${first?.path.join('.') ?? '?'}: ${first?.message ?? ''}`,
+      describeFirstIssue(parsed.error, `stored ${what} does not match the current schema`),
     );
-  }
   return parsed.data;
 }
 

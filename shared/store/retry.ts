@@ -1,6 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Sql, TransactionSql } from 'postgres';
-import { describeError, errorCode, RetryExhaustedError } from './errors.js';
+import {
+  CONNECTION_DROPPED_CODES,
+  describeError,
+  errorCode,
+  RetryExhaustedError,
+} from './errors.js';
 
 /** How a retried transaction backs off. */
 export interface RetryOptions {
@@ -33,29 +38,14 @@ export interface RetryOptions {
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01']);
 
 /**
- * Connection-level failures during which the transaction's outcome is unknown or never began.
- * Retrying is safe only because every write is idempotent (deterministic ids). Includes DSQL's
- * connection-rate limit (53300) and admin shutdown (57P01) during cluster recovery.
- */
-const RETRYABLE_CONNECTION_CODES = new Set([
-  'CONNECTION_CLOSED',
-  'ECONNRESET',
-  'EPIPE',
-  '57P01',
-  '08000',
-  '08003',
-  '08006',
-  '53300',
-]);
-
-/**
  * Whether an error is a transient conflict or connection drop that a whole-transaction retry can
  * cure: SQLSTATE 40001/40P01, DSQL's OCC codes (OC000 data conflict, OC001 schema changed) which
- * arrive in the message, or a dropped connection.
+ * arrive in the message, or a dropped connection ({@link CONNECTION_DROPPED_CODES}; retrying is
+ * safe only because every write is idempotent).
  */
 export function isRetryableError(error: unknown): boolean {
   const code = errorCode(error);
-  if (code !== undefined && (RETRYABLE_SQLSTATES.has(code) || RETRYABLE_CONNECTION_CODES.has(code)))
+  if (code !== undefined && (RETRYABLE_SQLSTATES.has(code) || CONNECTION_DROPPED_CODES.has(code)))
     return true;
   const message = error instanceof Error ? error.message : '';
   return /\bOC00[01]\b/.test(message);

@@ -75,8 +75,11 @@ function windowSecOf(def: SignalDef): number {
 }
 
 interface EndpointState {
+  /**
+   * Identifies the endpoint, as Prometheus's `instance` label does: the whole URL, so two paths
+   * on one host:port are two targets.
+   */
   readonly url: string;
-  readonly instance: string;
   /** Series names the endpoint exposed in its last successful scrape; undefined until one. */
   names: Set<string> | undefined;
 }
@@ -112,12 +115,10 @@ const sleep = (ms: number, signal: AbortSignal) =>
     signal.addEventListener('abort', onAbort, { once: true });
   });
 
-/** A scrape source, plus what it learned about its endpoints (for logs, `--dialect auto`, tests). */
+/** A scrape source, plus the dialect it settled on (for logs, `--dialect auto`, tests). */
 export interface ScrapeSource extends SignalSource {
   /** The dialect in use: detected from the exposed names, then the configured override. */
   dialect(): Dialect;
-  /** Every series name the endpoints exposed in their last successful scrapes. */
-  exposedNames(): ReadonlySet<string>;
 }
 
 export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
@@ -128,12 +129,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
     );
   }
   const opts = parsed.data;
-  // The whole URL identifies an endpoint: two paths on one host:port are two targets.
-  const endpoints: EndpointState[] = opts.urls.map((url) => ({
-    url,
-    instance: url,
-    names: undefined,
-  }));
+  const endpoints: EndpointState[] = opts.urls.map((url) => ({ url, names: undefined }));
   const lifetime = new AbortController();
   let history: Scrape[] = [];
   let keepNames = namesForAllDialects(
@@ -159,7 +155,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
       const samples = parseExposition(body, {
         keep: keepNames,
         names,
-        keyPrefix: `${ep.instance}\u0002`,
+        keyPrefix: `${ep.url}\u0002`,
       });
       return { ok: true, samples, names };
     } catch (error) {
@@ -226,11 +222,6 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
   return {
     kind: 'scrape',
     dialect: () => dialect,
-    exposedNames() {
-      const all = new Set<string>();
-      for (const ep of endpoints) for (const n of ep.names ?? []) all.add(n);
-      return all;
-    },
     snapshot(at: number, signals: readonly SignalDef[] = SIGNAL_CATALOG): Promise<Snapshot> {
       // One cycle at a time: history must stay in scrape order for the windows to mean anything.
       const run = queue.then(() => observe(at, signals));
