@@ -1,6 +1,23 @@
-import { proxyActivities } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  type ChildWorkflowHandle,
+  ParentClosePolicy,
+  proxyActivities,
+  startChild,
+} from '@temporalio/workflow';
 import type { CopilotActivities } from '../activities/types.js';
 import type { AssessHealthInput } from './inputs.js';
+
+/**
+ * Options of the activities that read or write the store: short, with a few quick retries. Callers
+ * that tune the retry further spread these; recorded histories hold the resulting options, so a
+ * change here is a change to every workflow's commands.
+ */
+export const STORE_ACTIVITY_OPTIONS = {
+  startToCloseTimeout: '15s',
+  scheduleToCloseTimeout: '45s',
+  retry: { maximumAttempts: 3, initialInterval: '1s' },
+} as const satisfies ActivityOptions;
 
 const { explain } = proxyActivities<CopilotActivities>({
   // An LLM explainer may take a while; the rule-based fallback inside the activity bounds it.
@@ -9,9 +26,8 @@ const { explain } = proxyActivities<CopilotActivities>({
   retry: { maximumAttempts: 2, initialInterval: '2s' },
 });
 const { recordAssessment } = proxyActivities<CopilotActivities>({
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '45s',
-  retry: { maximumAttempts: 3, initialInterval: '1s', backoffCoefficient: 2 },
+  ...STORE_ACTIVITY_OPTIONS,
+  retry: { ...STORE_ACTIVITY_OPTIONS.retry, backoffCoefficient: 2 },
 });
 
 /**
@@ -35,4 +51,19 @@ export async function assessHealthWorkflow(
     explanation,
   });
   return { assessmentId: id };
+}
+
+/**
+ * Starts the assessment of one evaluation as a child that outlives its parent (an observer that
+ * continues as new, or a scheduler, must not cancel an explanation in flight).
+ */
+export function startAssessment(
+  workflowId: string,
+  input: AssessHealthInput,
+): Promise<ChildWorkflowHandle<typeof assessHealthWorkflow>> {
+  return startChild(assessHealthWorkflow, {
+    workflowId,
+    parentClosePolicy: ParentClosePolicy.ABANDON,
+    args: [input],
+  });
 }

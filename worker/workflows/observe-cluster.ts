@@ -2,17 +2,15 @@ import {
   ActivityFailure,
   continueAsNew,
   log,
-  ParentClosePolicy,
   proxyActivities,
   setHandler,
   sleep,
-  startChild,
   workflowInfo,
 } from '@temporalio/workflow';
 import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
 import type { CopilotActivities } from '../activities/types.js';
-import { assessHealthWorkflow } from './assess-health.js';
+import { STORE_ACTIVITY_OPTIONS, startAssessment } from './assess-health.js';
 import type { ObserveClusterInput } from './inputs.js';
 import {
   configureObserverUpdate,
@@ -33,14 +31,8 @@ const { observe } = proxyActivities<CopilotActivities>({
   retry: { maximumAttempts: 2, initialInterval: '1s', maximumInterval: '5s' },
 });
 const { recordEvaluation } = proxyActivities<CopilotActivities>({
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '45s',
-  retry: {
-    maximumAttempts: 3,
-    initialInterval: '1s',
-    backoffCoefficient: 2,
-    maximumInterval: '5s',
-  },
+  ...STORE_ACTIVITY_OPTIONS,
+  retry: { ...STORE_ACTIVITY_OPTIONS.retry, backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
 function validateSettings(s: ObserverSettings): void {
@@ -136,18 +128,12 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
       // Every change of state is explained, including the first one a fresh observer sees (from
       // nothing to its first state), so /status has a summary within a cycle of starting.
       if (evaluation.changed) {
-        await startChild(assessHealthWorkflow, {
-          workflowId: `assess-${cluster}-${observerId}-${cycle}`,
-          parentClosePolicy: ParentClosePolicy.ABANDON,
-          args: [
-            {
-              cluster,
-              trigger: 'state_change',
-              evaluation,
-              key: `${observerId}:${cycle}`,
-              ...(input.assessment === undefined ? {} : { context: input.assessment }),
-            },
-          ],
+        await startAssessment(`assess-${cluster}-${observerId}-${cycle}`, {
+          cluster,
+          trigger: 'state_change',
+          evaluation,
+          key: `${observerId}:${cycle}`,
+          ...(input.assessment === undefined ? {} : { context: input.assessment }),
         });
       }
     }

@@ -1,20 +1,9 @@
-import {
-  continueAsNew,
-  ParentClosePolicy,
-  proxyActivities,
-  sleep,
-  startChild,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { CopilotActivities } from '../activities/types.js';
-import { assessHealthWorkflow } from './assess-health.js';
+import { STORE_ACTIVITY_OPTIONS, startAssessment } from './assess-health.js';
 import type { ScheduledAssessmentInput } from './inputs.js';
 
-const { latestForSchedule } = proxyActivities<CopilotActivities>({
-  startToCloseTimeout: '15s',
-  scheduleToCloseTimeout: '45s',
-  retry: { maximumAttempts: 3, initialInterval: '1s' },
-});
+const { latestForSchedule } = proxyActivities<CopilotActivities>(STORE_ACTIVITY_OPTIONS);
 
 const { pruneHistory } = proxyActivities<CopilotActivities>({
   startToCloseTimeout: '2m',
@@ -50,19 +39,16 @@ export async function scheduledAssessmentWorkflow(input: ScheduledAssessmentInpu
       latest.key !== null &&
       !latest.recentAssessment
     ) {
-      await startChild(assessHealthWorkflow, {
-        workflowId: `scheduled-${input.cluster}-${workflowInfo().workflowId}-${iteration}`,
-        parentClosePolicy: ParentClosePolicy.ABANDON,
-        args: [
-          {
-            cluster: input.cluster,
-            trigger: 'scheduled',
-            evaluation: latest.evaluation,
-            key: latest.key,
-            ...(input.context === undefined ? {} : { context: input.context }),
-          },
-        ],
-      });
+      await startAssessment(
+        `scheduled-${input.cluster}-${workflowInfo().workflowId}-${iteration}`,
+        {
+          cluster: input.cluster,
+          trigger: 'scheduled',
+          evaluation: latest.evaluation,
+          key: latest.key,
+          ...(input.context === undefined ? {} : { context: input.context }),
+        },
+      );
     }
     if (iteration % PRUNE_EVERY === 0) {
       try {
