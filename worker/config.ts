@@ -66,15 +66,10 @@ export interface WorkerSettings {
     | { readonly kind: 'none' };
   /** The store to open with `openStoreTarget` (shared/store/target.ts). */
   readonly storeTarget: AnyStoreTarget;
-  /** The same store as {@link storeTarget}, by kind (what `openConfiguredStore` reads). */
-  readonly store:
-    | { readonly kind: 'postgres'; readonly url: string }
-    | { readonly kind: 'dsql'; readonly endpoint: string; readonly user: string }
-    | { readonly kind: 'embedded'; readonly dataDir: string };
 }
 
 /** The store the environment names; COPILOT_DATA_DIR has a default, so there always is one. */
-function storeFrom(env: WorkerEnv): Pick<WorkerSettings, 'store' | 'storeTarget'> {
+function storeFrom(env: WorkerEnv): AnyStoreTarget {
   let target: AnyStoreTarget | undefined;
   try {
     target = storeTargetFromEnv(env);
@@ -84,13 +79,7 @@ function storeFrom(env: WorkerEnv): Pick<WorkerSettings, 'store' | 'storeTarget'
   }
   if (target === undefined)
     throw new ConfigError('COPILOT_DATA_DIR is blank: set it to a directory');
-  const store: WorkerSettings['store'] =
-    target.dialect === 'embedded'
-      ? { kind: 'embedded', dataDir: target.dataDir }
-      : target.dialect === 'dsql'
-        ? { kind: 'dsql', endpoint: target.endpoint, user: target.user ?? 'admin' }
-        : { kind: 'postgres', url: target.url };
-  return { storeTarget: target, store };
+  return target;
 }
 
 function engineConfigFrom(raw: string | undefined): EngineConfigInput {
@@ -145,12 +134,12 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
                 .filter((u) => u !== ''),
             }
           : { kind: 'none' };
-  const store = storeFrom(env);
+  const storeTarget = storeFrom(env);
   return {
     env,
     engineConfig: engineConfigFrom(env.COPILOT_ENGINE_CONFIG),
     intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
     metrics,
-    ...store,
+    storeTarget,
   };
 }

@@ -1,5 +1,10 @@
 import { ConfigError, loadWorkerSettings } from './config.js';
-import { createConfiguredSource, createRuntime, openConfiguredStore } from './runtime.js';
+import {
+  createConfiguredSource,
+  createRuntime,
+  openConfiguredStore,
+  startOptionsFor,
+} from './runtime.js';
 import { startCopilotWorkflows } from './starter.js';
 
 /**
@@ -21,14 +26,7 @@ export async function runWorker(env: NodeJS.ProcessEnv = process.env): Promise<v
   process.once('SIGTERM', stop);
   try {
     const running = runtime.run();
-    await startCopilotWorkflows(runtime.client, {
-      cluster: settings.env.COPILOT_CLUSTER,
-      taskQueue: settings.env.TEMPORAL_TASK_QUEUE,
-      intervalMs: settings.intervalMs,
-      engineConfig: settings.engineConfig,
-      logsEnabled: settings.env.LOKI_URL !== undefined,
-      knowledgeBaseId: settings.env.COPILOT_KB_ID ?? null,
-    });
+    await startCopilotWorkflows(runtime.client, startOptionsFor(runtime, settings));
     await running;
   } finally {
     await runtime.close();

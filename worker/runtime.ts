@@ -3,9 +3,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
-import { openStore, type Store } from '../shared/store/connection.js';
-import { startEmbeddedStore } from '../shared/store/embedded.js';
-import { runMigrations } from '../shared/store/migrations.js';
+import type { Store } from '../shared/store/connection.js';
+import { openStoreTarget, type StoreHandle } from '../shared/store/target.js';
 import { createActivities } from './activities/index.js';
 import { lokiPatternSource } from './activities/log-patterns.js';
 import type { WorkerSettings } from './config.js';
@@ -13,40 +12,13 @@ import { createLokiSource } from './sources/loki.js';
 import { createPrometheusSource } from './sources/prometheus.js';
 import { createScrapeSource } from './sources/scrape.js';
 import type { SignalSource } from './sources/types.js';
+import type { StartOptions } from './starter.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 /** Opens the configured store (starting the embedded one if needed) and migrates it. */
-export async function openConfiguredStore(
-  settings: WorkerSettings,
-): Promise<{ store: Store; close(): Promise<void>; describe: string }> {
-  const s = settings.store;
-  if (s.kind === 'embedded') {
-    const embedded = await startEmbeddedStore({ dataDir: s.dataDir });
-    // PGlite is a single backend: with several pooled connections, the worker's and the API's
-    // concurrent queries came back empty or failed under `copilot dev`; one connection queues them.
-    const store = await openStore({ dialect: 'pglite', url: embedded.url, max: 1 });
-    await runMigrations(store.sql, 'pglite');
-    return {
-      store,
-      describe: `embedded PGlite in ${s.dataDir}`,
-      close: async () => {
-        await store.close();
-        await embedded.close();
-      },
-    };
-  }
-  const store =
-    s.kind === 'dsql'
-      ? await openStore({
-          dialect: 'dsql',
-          endpoint: s.endpoint,
-          user: s.user,
-          ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
-        })
-      : await openStore({ dialect: 'postgres', url: s.url });
-  await runMigrations(store.sql, store.dialect);
-  return { store, describe: store.target, close: () => store.close() };
+export function openConfiguredStore(settings: WorkerSettings): Promise<StoreHandle> {
+  return openStoreTarget(settings.storeTarget, { migrate: true });
 }
 
 /** The metrics source the settings describe; `fallbackScrapeUrls` serve `copilot dev`. */
@@ -103,6 +75,8 @@ export interface Runtime {
   readonly nativeConnection: NativeConnection;
   readonly worker: Worker;
   readonly store: Store;
+  /** A log source (LOKI_URL) is configured: the worker collects log patterns. */
+  readonly logsEnabled: boolean;
   /** Runs the worker until `shutdown()`; resolves when it has drained. */
   run(): Promise<void>;
   shutdown(): void;
@@ -132,10 +106,8 @@ export async function createRuntime(
   const nativeConnection = await NativeConnection.connect(connectOptions);
   const connection = await Connection.connect(connectOptions);
   const client = new Client({ connection, namespace: env.TEMPORAL_NAMESPACE });
-  const loki =
-    env.LOKI_URL === undefined
-      ? undefined
-      : createLokiSource({ url: env.LOKI_URL, lookbackSec: 30 });
+  // The log watcher workflow decides the window each query covers.
+  const loki = env.LOKI_URL === undefined ? undefined : createLokiSource({ url: env.LOKI_URL });
   const logs = loki === undefined ? undefined : lokiPatternSource(loki);
   const worker = await Worker.create({
     connection: nativeConnection,
@@ -158,6 +130,7 @@ export async function createRuntime(
     nativeConnection,
     worker,
     store: options.store,
+    logsEnabled: logs !== undefined,
     run: () => worker.run(),
     shutdown: () => {
       // The SDK also shuts the worker down on SIGINT/SIGTERM itself; a second call would throw.
@@ -169,5 +142,24 @@ export async function createRuntime(
       await connection.close();
       await nativeConnection.close();
     },
+  };
+}
+
+/**
+ * What to start for this worker's cluster: the settings' cluster, queue, cadence and engine, and
+ * the log watcher exactly when the runtime has a log source. `copilot worker` and `copilot dev`
+ * both start their workflows with this.
+ */
+export function startOptionsFor(
+  runtime: Pick<Runtime, 'logsEnabled'>,
+  settings: WorkerSettings,
+): StartOptions {
+  return {
+    cluster: settings.env.COPILOT_CLUSTER,
+    taskQueue: settings.env.TEMPORAL_TASK_QUEUE,
+    intervalMs: settings.intervalMs,
+    engineConfig: settings.engineConfig,
+    logsEnabled: runtime.logsEnabled,
+    knowledgeBaseId: settings.env.COPILOT_KB_ID ?? null,
   };
 }

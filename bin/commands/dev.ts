@@ -13,6 +13,7 @@ import {
   createConfiguredSource,
   createRuntime,
   openConfiguredStore,
+  startOptionsFor,
 } from '../../worker/runtime.js';
 import { startCopilotWorkflows, workflowIds } from '../../worker/starter.js';
 import { findTemporalCli, TemporalCliNotFoundError } from '../../worker/temporal-cli.js';
@@ -178,14 +179,7 @@ export function registerDevCommands(program: Command): void {
 
       let stopping = false;
       const running = runtime.run();
-      await startCopilotWorkflows(runtime.client, {
-        cluster,
-        taskQueue: settings.env.TEMPORAL_TASK_QUEUE,
-        intervalMs: settings.intervalMs,
-        engineConfig: settings.engineConfig,
-        logsEnabled: false,
-        knowledgeBaseId: settings.env.COPILOT_KB_ID ?? null,
-      });
+      await startCopilotWorkflows(runtime.client, startOptionsFor(runtime, settings));
       say(
         `copilot dev: observing cluster "${cluster}" every ${settings.intervalMs / 1000}s — one line per cycle`,
       );
@@ -240,25 +234,35 @@ export function registerDevCommands(program: Command): void {
         }
       }
 
+      // One line per cycle, asking about once per cycle: after a new evaluation the next one is
+      // more than an interval away (the observer sleeps that long between cycles), so the next
+      // query waits an interval; one that finds nothing new (the cycle is still running, or the
+      // observer is between runs) asks again after a fraction of it. Seen less than half an
+      // interval late, no cycle can be followed by two more before the next query: none is skipped.
       const observer = runtime.client.workflow.getHandle(workflowIds(cluster).observer);
+      const retryMs = Math.min(1_000, settings.intervalMs / 2);
       let lastCycle = -1;
-      const printer = setInterval(() => {
-        observer
-          .query(currentEvaluationQuery)
-          .then((e: Evaluation | null) => {
-            if (e === null || e.carried.cycles === lastCycle) return;
+      let printer: NodeJS.Timeout | undefined;
+      const print = async (): Promise<void> => {
+        let nextMs = retryMs;
+        try {
+          const e: Evaluation | null = await observer.query(currentEvaluationQuery);
+          if (e !== null && e.carried.cycles !== lastCycle) {
             lastCycle = e.carried.cycles;
             say(JSON.stringify(toLine(e)));
-          })
-          .catch(() => {
-            /* the observer may be between runs (continue-as-new); the next tick catches up */
-          });
-      }, 1_000);
+            nextMs = settings.intervalMs;
+          }
+        } catch {
+          /* the observer may be between runs (continue-as-new); the next query catches up */
+        }
+        if (!stopping) printer = setTimeout(() => void print(), nextMs);
+      };
+      printer = setTimeout(() => void print(), retryMs);
 
       const stop = async () => {
         if (stopping) return;
         stopping = true;
-        clearInterval(printer);
+        clearTimeout(printer);
         for (const t of timers) clearTimeout(t);
         if (process.stdin.isTTY) process.stdin.setRawMode(false);
         process.stdin.pause();

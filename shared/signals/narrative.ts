@@ -60,15 +60,24 @@ function appliesTo(p: NarrativePattern, service: string): boolean {
  * Counts pattern matches: case-insensitive substring tests, each line counted once per pattern
  * it matches (a line can match several), restricted to the pattern's services.
  *
- * @param limit the line limit the query ran with; reaching it marks every count "at least".
+ * Every count is marked "at least" when the lines are known to be truncated: `limitHit` says so
+ * (a caller that merged several queries knows whether one of them hit its limit), or `lines`
+ * reach `limit`, the line limit of the one query they came from.
  */
 export function matchNarrative(
   lines: readonly LogLine[],
-  options: { limit?: number; patterns?: readonly NarrativePattern[] } = {},
+  options: {
+    /** The line limit the query ran with; as many lines as that means some were cut off. */
+    limit?: number;
+    /** The lines were cut off at a limit, whatever their number. */
+    limitHit?: boolean;
+    patterns?: readonly NarrativePattern[];
+  } = {},
 ): Narrative {
   const patterns = options.patterns ?? NARRATIVE_PATTERNS;
   const needles = patterns.map((p) => p.pattern.toLowerCase());
-  const limitHit = options.limit !== undefined && lines.length >= options.limit;
+  const limitHit =
+    options.limitHit === true || (options.limit !== undefined && lines.length >= options.limit);
   const counts = new Map<
     string,
     { p: NarrativePattern; service: string; n: number; sample: string }

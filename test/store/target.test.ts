@@ -104,7 +104,6 @@ describe('the processes that choose a store agree', () => {
       user: 'copilot_writer',
       region: 'eu-west-1',
     });
-    expect(s.store).toEqual({ kind: 'dsql', endpoint: ENDPOINT, user: 'copilot_writer' });
     expect(loadWorkerSettings({}).storeTarget).toEqual({
       dialect: 'embedded',
       dataDir: '.copilot/data',

@@ -477,8 +477,7 @@ describe('LogWatcherWorkflow', () => {
         ),
       },
     ]);
-    // A long lookback: the fake's lines are stamped at the test's start.
-    const source = createLokiSource({ url: loki.url, lookbackSec: 600 });
+    const source = createLokiSource({ url: loki.url });
     const logs = lokiPatternSource(source);
     const worker = await Worker.create({
       connection: env.nativeConnection,
@@ -497,7 +496,9 @@ describe('LogWatcherWorkflow', () => {
           {
             taskQueue: 'tq-logs',
             workflowId: `logs-${cluster}`,
-            args: [{ cluster, intervalMs: 1_000 }],
+            // A long window: the fake's lines are stamped at the test's start. The first
+            // collection runs at once; the test stops the workflow before the second.
+            args: [{ cluster, intervalMs: 600_000 }],
           },
         );
         await eventually(async () => {

@@ -3,12 +3,13 @@ import type { LogPatternSource } from './index.js';
 
 /**
  * Adapts a Loki narrative source to what the log watcher's activity stores: one row per pattern
- * and service, counts marked as lower bounds when Loki's line limit was hit.
+ * and service over exactly the window the activity asks for, counts marked as lower bounds when
+ * Loki's line limit was hit.
  */
 export function lokiPatternSource(loki: LokiSource): LogPatternSource {
   return {
-    async patterns(_from, to) {
-      const r = await loki.narrative(to);
+    async patterns(from, to) {
+      const r = await loki.narrative(from, to);
       if (r.status === 'error') return { ok: false, error: r.message };
       return {
         ok: true,

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { seriesKeyOf } from '../../shared/signals/exposition.js';
 import {
   type LogLine,
   lineFilter,
@@ -12,8 +13,9 @@ import {
 import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
 
 /**
- * Loki narrative source: LogQL `query_range` over the last `lookbackSec`, lines filtered server
- * side by the narrative patterns, counted by `shared/signals/narrative.ts`.
+ * Loki narrative source: LogQL `query_range` over the window the caller asks for (the log watcher's
+ * cycle), lines filtered server side by the narrative patterns, counted by
+ * `shared/signals/narrative.ts`.
  *
  * Stream selectors. A LogQL selector cannot OR across label names, and the two deployments we know
  * label differently: the ECS Alloy sidecars set `job="temporal"` and `service_name` (plus
@@ -39,8 +41,6 @@ export const LokiSourceOptionsSchema = z.object({
     .default(DEFAULT_LOKI_SELECTORS),
   /** Line limit per query; reaching it makes counts "at least". @default 1000 */
   limit: z.number().int().positive().max(5000).default(1000),
-  /** @default 60 */
-  lookbackSec: z.number().positive().default(60),
   /** Per-request timeout. @default 10000 */
   timeoutMs: z.number().int().positive().default(10_000),
   /** Extra headers (auth, `X-Scope-OrgID` for multi-tenant Loki). */
@@ -68,10 +68,11 @@ export type NarrativeResult =
 
 export interface LokiSource {
   readonly kind: 'loki';
-  /** The narrative of the `lookbackSec` before `at` (epoch ms). Never throws. */
-  narrative(at: number): Promise<NarrativeResult>;
-  /** The LogQL queries this source sends (for logs and docs). */
-  queries(): readonly string[];
+  /**
+   * The narrative of the lines stamped in `[from, to)` (epoch ms; Loki's `start` is inclusive, its
+   * `end` exclusive). Never throws.
+   */
+  narrative(from: number, to: number): Promise<NarrativeResult>;
   close(): Promise<void>;
 }
 
@@ -127,8 +128,14 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
   const queries = opts.selectors.map((s) => `${s} ${filter}`);
   const lifetime = new AbortController();
 
+  type Stream = {
+    /** The stream's identity ({@link seriesKeyOf} of its labels), computed once per stream. */
+    key: string;
+    labels: Record<string, string>;
+    values: [ts: string, line: string][];
+  };
   type QueryOutcome =
-    | { ok: true; lines: { ts: string; line: string; labels: Record<string, string> }[] }
+    | { ok: true; streams: Stream[]; lines: number }
     | { ok: false; message: string };
 
   async function run(query: string, startNs: bigint, endNs: bigint): Promise<QueryOutcome> {
@@ -162,10 +169,12 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
           message: `Loki answered an unexpected shape: ${z.prettifyError(body.error).slice(0, 300)}`,
         };
       }
-      const lines = body.data.data.result.flatMap((s) =>
-        s.values.map(([ts, line]) => ({ ts, line, labels: s.stream })),
-      );
-      return { ok: true, lines };
+      const streams = body.data.data.result.map((s) => ({
+        key: seriesKeyOf('', s.stream),
+        labels: s.stream,
+        values: s.values,
+      }));
+      return { ok: true, streams, lines: streams.reduce((n, s) => n + s.values.length, 0) };
     } catch (error) {
       const reason =
         error instanceof Error
@@ -179,10 +188,12 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
 
   return {
     kind: 'loki',
-    queries: () => queries,
-    async narrative(at: number): Promise<NarrativeResult> {
-      const to = Math.round(at);
-      const from = to - Math.round(opts.lookbackSec * 1000);
+    async narrative(fromMs: number, toMs: number): Promise<NarrativeResult> {
+      const from = Math.round(fromMs);
+      const to = Math.round(toMs);
+      if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to) {
+        return { status: 'error', message: `invalid log window [${fromMs}, ${toMs})` };
+      }
       const outcomes = await Promise.all(
         queries.map((q) => run(q, BigInt(from) * 1_000_000n, BigInt(to) * 1_000_000n)),
       );
@@ -190,33 +201,30 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
       const failure = outcomes.find((o) => !o.ok);
       if (failure !== undefined && !failure.ok)
         return { status: 'error', message: failure.message };
-      const seen = new Set<string>();
+      // The same stream can be selected by two selectors; count each line once. Seen entries are
+      // kept per stream, so a stream's identity is computed once, not once per line.
+      const seen = new Map<string, Set<string>>();
       const lines: LogLine[] = [];
+      // Each query has its own limit: the merged line count says nothing about whether one hit it.
       let limitHit = false;
       for (const o of outcomes) {
         if (!o.ok) continue;
-        if (o.lines.length >= opts.limit) limitHit = true;
-        for (const l of o.lines) {
-          // The same stream can be selected by two selectors; count each line once.
-          const key = `${l.ts}\u0000${JSON.stringify(Object.entries(l.labels).sort())}\u0000${l.line}`;
-          if (seen.has(key)) continue;
-          seen.add(key);
-          lines.push({ line: l.line, labels: l.labels });
+        if (o.lines >= opts.limit) limitHit = true;
+        for (const s of o.streams) {
+          let entries = seen.get(s.key);
+          if (entries === undefined) {
+            entries = new Set();
+            seen.set(s.key, entries);
+          }
+          for (const [ts, line] of s.values) {
+            const entry = `${ts}\u0000${line}`;
+            if (entries.has(entry)) continue;
+            entries.add(entry);
+            lines.push({ line, labels: s.labels });
+          }
         }
       }
-      const narrative = matchNarrative(lines, { patterns });
-      return {
-        status: 'ok',
-        narrative: limitHit
-          ? {
-              ...narrative,
-              limitHit: true,
-              patterns: narrative.patterns.map((p) => ({ ...p, atLeast: true })),
-            }
-          : narrative,
-        from,
-        to,
-      };
+      return { status: 'ok', narrative: matchNarrative(lines, { patterns, limitHit }), from, to };
     },
     async close() {
       lifetime.abort();

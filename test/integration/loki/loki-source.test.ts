@@ -10,6 +10,8 @@ import { type FakeLoki, type LogStream, startFakeLoki } from '../../support/loki
  */
 
 const AT = 1_764_288_000_000;
+/** The window most tests ask for: the minute before AT. */
+const FROM = AT - 60_000;
 const ns = (ms: number) => BigInt(ms) * 1_000_000n;
 
 const ecsHistory: LogStream = {
@@ -25,7 +27,7 @@ const ecsHistory: LogStream = {
     [ns(AT - 4_000), 'level=error msg="Shard ownership lost" shard-id=7'],
     [ns(AT - 3_000), 'level=warn msg="sqlstate 40001 retrying"'],
     [ns(AT - 2_000), 'level=info msg="nothing to see"'],
-    // Outside the 60 s lookback: must not count.
+    // Outside the window asked for (the minute before AT): must not count.
     [ns(AT - 120_000), 'level=error msg="SQLSTATE 40001 long ago"'],
     // `end` is exclusive: a line stamped exactly at the evaluation instant is not in range.
     [ns(AT), 'level=error msg="SQLSTATE 40001 at the boundary"'],
@@ -59,7 +61,7 @@ describe('createLokiSource', () => {
     const f = await loki([ecsHistory, composeMatching, unrelated]);
     const source = createLokiSource({ url: f.url });
     // Act
-    const r = await source.narrative(AT);
+    const r = await source.narrative(FROM, AT);
     // Assess
     expect(r.status).toBe('ok');
     if (r.status !== 'ok') return;
@@ -88,6 +90,101 @@ describe('createLokiSource', () => {
     await source.close();
   });
 
+  it('queries exactly the window it is asked for: start inclusive, end exclusive', async () => {
+    // Prepare
+    const f = await loki([ecsHistory, composeMatching]);
+    const source = createLokiSource({ url: f.url, selectors: ['{service_name="history"}'] });
+    // Act: two seconds that hold the lines stamped AT-4s and AT-3s, not those at AT-5s or AT-2s.
+    const r = await source.narrative(AT - 4_000, AT - 2_000);
+    // Assess
+    expect(f.requests.map((p) => [p.get('start'), p.get('end')])).toEqual([
+      [`${ns(AT - 4_000)}`, `${ns(AT - 2_000)}`],
+    ]);
+    expect(r).toMatchObject({ status: 'ok', from: AT - 4_000, to: AT - 2_000 });
+    if (r.status !== 'ok') return;
+    expect(r.narrative.patterns.map((p) => [p.patternId, p.count])).toEqual([
+      ['shard_ownership', 1],
+      ['sqlstate_40001', 1],
+    ]);
+    // Another window, another range: nothing is remembered from a lookback of its own.
+    await source.narrative(AT - 130_000, AT - 110_000);
+    expect(f.requests.map((p) => [p.get('start'), p.get('end')])[1]).toEqual([
+      `${ns(AT - 130_000)}`,
+      `${ns(AT - 110_000)}`,
+    ]);
+    await source.close();
+  });
+
+  it('refuses an empty or reversed window without asking Loki', async () => {
+    const f = await loki([ecsHistory]);
+    const source = createLokiSource({ url: f.url });
+    for (const [from, to] of [
+      [AT, AT],
+      [AT, AT - 1],
+      [Number.NaN, AT],
+    ] as const) {
+      expect(await source.narrative(from, to)).toMatchObject({
+        status: 'error',
+        message: expect.stringContaining('invalid log window'),
+      });
+    }
+    expect(f.requests).toHaveLength(0);
+    await source.close();
+  });
+
+  it('counts a line two selectors both return once, and equal lines of two streams twice', async () => {
+    // Prepare: both default selectors select this stream (job and container both say temporal).
+    const both: LogStream = {
+      labels: { job: 'temporal', container: 'temporal-history-1', service: 'history' },
+      entries: [
+        [ns(AT - 3_000), 'shard ownership lost'],
+        [ns(AT - 2_000), 'shard ownership lost'],
+      ],
+    };
+    // Same line, same instant, another stream (its labels differ only in one value).
+    const twin: LogStream = {
+      labels: { job: 'temporal', container: 'temporal-history-2', service: 'history' },
+      entries: [[ns(AT - 3_000), 'shard ownership lost']],
+    };
+    const f = await loki([both, twin]);
+    const source = createLokiSource({ url: f.url });
+    // Act
+    const r = await source.narrative(FROM, AT);
+    // Assess
+    expect(f.requests).toHaveLength(2);
+    expect(r.status).toBe('ok');
+    if (r.status !== 'ok') return;
+    expect(r.narrative.linesScanned).toBe(3);
+    expect(r.narrative.patterns.map((p) => [p.patternId, p.service, p.count, p.atLeast])).toEqual([
+      ['shard_ownership', 'history', 3, false],
+    ]);
+    await source.close();
+  });
+
+  it('flags "at least" counts from each query\'s own limit, not from the merged lines', async () => {
+    const f = await loki([composeMatching, ecsHistory]);
+    const source = createLokiSource({
+      url: f.url,
+      selectors: ['{container="temporal-matching-1"}', '{service_name="history"}'],
+      limit: 2,
+    });
+    // One line from each selector: two lines merged, as many as the limit, yet none was cut off.
+    const under = await source.narrative(AT - 9_500, AT - 4_500);
+    expect(under.status).toBe('ok');
+    if (under.status !== 'ok') return;
+    expect(under.narrative.linesScanned).toBe(2);
+    expect(under.narrative.limitHit).toBe(false);
+    expect(under.narrative.patterns.every((p) => !p.atLeast)).toBe(true);
+    // Three history lines in range: that query is cut at two, and every count becomes a floor.
+    const over = await source.narrative(AT - 9_500, AT);
+    expect(over.status).toBe('ok');
+    if (over.status !== 'ok') return;
+    expect(over.narrative.limitHit).toBe(true);
+    expect(over.narrative.patterns.length).toBeGreaterThan(0);
+    expect(over.narrative.patterns.every((p) => p.atLeast)).toBe(true);
+    await source.close();
+  });
+
   it('takes a custom selector and reports "at least" counts when the limit is hit', async () => {
     const f = await loki([ecsHistory, composeMatching]);
     const source = createLokiSource({
@@ -95,7 +192,7 @@ describe('createLokiSource', () => {
       selectors: ['{service_name="history"}'],
       limit: 2,
     });
-    const r = await source.narrative(AT);
+    const r = await source.narrative(FROM, AT);
     expect(r.status).toBe('ok');
     if (r.status !== 'ok') return;
     // Three matching history lines in range, limit 2: the newest two only, flagged as a floor.
@@ -120,11 +217,11 @@ describe('createLokiSource', () => {
     ] as const;
     for (const [mode, message] of cases) {
       f.mode = mode;
-      const r = await source.narrative(AT);
+      const r = await source.narrative(FROM, AT);
       expect(r, mode).toMatchObject({ status: 'error', message: expect.stringMatching(message) });
     }
     await f.close();
-    expect(await source.narrative(AT)).toMatchObject({
+    expect(await source.narrative(FROM, AT)).toMatchObject({
       status: 'error',
       message: expect.stringContaining('Loki query failed'),
     });
@@ -134,7 +231,7 @@ describe('createLokiSource', () => {
   it('passes Loki query errors through, as an invalid selector gets HTTP 400', async () => {
     const f = await loki([ecsHistory]);
     const source = createLokiSource({ url: f.url, selectors: ['{job=~".*"}'] });
-    expect(await source.narrative(AT)).toMatchObject({
+    expect(await source.narrative(FROM, AT)).toMatchObject({
       status: 'error',
       message: expect.stringContaining('Loki HTTP 400'),
     });
@@ -145,7 +242,7 @@ describe('createLokiSource', () => {
     const f = await loki([ecsHistory]);
     const withUserinfo = f.url.replace('http://', 'http://user:p%40ss@');
     const source = createLokiSource({ url: `${withUserinfo}/loki/api/v1/query_range` });
-    const r = await source.narrative(AT);
+    const r = await source.narrative(FROM, AT);
     await source.close();
     expect(r.status).toBe('ok');
     if (r.status !== 'ok') return;
@@ -160,7 +257,7 @@ describe('createLokiSource', () => {
       url: withUserinfo,
       headers: { Authorization: 'Bearer t0k3n' },
     });
-    expect((await explicit.narrative(AT)).status).toBe('ok');
+    expect((await explicit.narrative(FROM, AT)).status).toBe('ok');
     await explicit.close();
     expect(f.headers.slice(2).map((h) => h.authorization)).toEqual([
       'Bearer t0k3n',

@@ -62,6 +62,17 @@ describe('matchNarrative', () => {
     expect(n.patterns[0]?.sample).toHaveLength(500);
   });
 
+  it('marks counts as lower bounds when told the lines were cut off, whatever their number', () => {
+    const lines = [{ line: 'context canceled', labels: hist }];
+    // Merged from several queries: the caller knows one was cut off, the line count cannot say.
+    const cut = matchNarrative(lines, { limit: 1000, limitHit: true });
+    expect(cut.limitHit).toBe(true);
+    expect(cut.patterns.map((p) => p.atLeast)).toEqual([true]);
+    // limitHit: false does not hide a limit the lines themselves reach.
+    expect(matchNarrative(lines, { limit: 1, limitHit: false }).limitHit).toBe(true);
+    expect(matchNarrative(lines, { limitHit: false }).patterns[0]?.atLeast).toBe(false);
+  });
+
   it('reads the service from service_name, service, container, then job', () => {
     expect(serviceOf({ job: 'temporal', service_name: 'history' })).toBe('history');
     expect(serviceOf({ service: 'frontend', container: 'c' })).toBe('frontend');

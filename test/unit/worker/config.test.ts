@@ -4,7 +4,7 @@ import { ConfigError, loadWorkerSettings } from '../../../worker/config.js';
 describe('loadWorkerSettings', () => {
   it('defaults to the embedded store, no metrics source, a 30 s cadence', () => {
     const s = loadWorkerSettings({});
-    expect(s.store).toEqual({ kind: 'embedded', dataDir: '.copilot/data' });
+    expect(s.storeTarget).toEqual({ dialect: 'embedded', dataDir: '.copilot/data' });
     expect(s.metrics).toEqual({ kind: 'none' });
     expect(s.intervalMs).toBe(30_000);
     expect(s.env).toMatchObject({
