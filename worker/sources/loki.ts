@@ -10,6 +10,7 @@ import {
   NARRATIVE_PATTERNS,
   type NarrativePattern,
 } from '../../shared/signals/narrative-patterns.js';
+import { describeFetchError } from './fetch-error.js';
 import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
 
 /**
@@ -176,12 +177,7 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
       }));
       return { ok: true, streams, lines: streams.reduce((n, s) => n + s.values.length, 0) };
     } catch (error) {
-      const reason =
-        error instanceof Error
-          ? error.name === 'TimeoutError'
-            ? `timed out after ${opts.timeoutMs} ms`
-            : `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
-          : String(error);
+      const reason = describeFetchError(error, opts.timeoutMs, url.host);
       return { ok: false, message: `Loki query failed: ${reason}` };
     }
   }

@@ -20,6 +20,7 @@ import {
 } from '../../shared/signals/dialect.js';
 import { renderSignal } from '../../shared/signals/promql.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import { describeFetchError, short } from './fetch-error.js';
 import type { RangeSignalSource } from './types.js';
 import { basicAuthorization, splitUrlCredentials } from './url.js';
 
@@ -160,11 +161,6 @@ class QueryError extends Error {
   }
 }
 
-function short(text: string, max = 160): string {
-  const one = text.replace(/\s+/g, ' ').trim();
-  return one.length > max ? `${one.slice(0, max)}…` : one;
-}
-
 /** Prometheus writes sample values as strings: `"1.5"`, `"NaN"`, `"+Inf"`, `"-Inf"`. */
 export function sampleValue(raw: string, sampledAt?: number): SignalValue {
   // NaN is what PromQL yields for "no data in the window" (0/0, a quantile of no observations).
@@ -178,18 +174,6 @@ export function sampleValue(raw: string, sampledAt?: number): SignalValue {
   return sampledAt === undefined
     ? { status: 'ok', value: v }
     : { status: 'ok', value: v, sampledAt };
-}
-
-function describeFetchError(error: unknown, timeoutMs: number, host: string): string {
-  if (error instanceof Error) {
-    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
-    if (error.name === 'AbortError') return 'aborted (source closed)';
-    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-    if (cause?.code !== undefined) return `cannot reach ${host}: ${cause.code}`;
-    if (cause?.message !== undefined) return `cannot reach ${host}: ${short(cause.message, 80)}`;
-    return `request failed: ${short(error.message, 80)}`;
-  }
-  return `request failed: ${short(String(error), 80)}`;
 }
 
 const epochSec = (ms: number): string => String(ms / 1000);

@@ -12,6 +12,7 @@ import {
 import { parseExposition, type Sample } from '../../shared/signals/exposition.js';
 import { evaluateSignal, indexScrape, type Scrape } from '../../shared/signals/measure-eval.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import { describeFetchError } from './fetch-error.js';
 import type { SignalSource } from './types.js';
 
 /**
@@ -159,12 +160,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
       });
       return { ok: true, samples, names };
     } catch (error) {
-      const reason =
-        error instanceof Error
-          ? error.name === 'TimeoutError'
-            ? `timed out after ${opts.timeoutMs} ms`
-            : `${error.message}${error.cause instanceof Error ? ` (${error.cause.message})` : ''}`
-          : String(error);
+      const reason = describeFetchError(error, opts.timeoutMs, new URL(ep.url).host);
       return { ok: false, message: `scrape of ${ep.url} failed: ${reason}` };
     }
   }

@@ -1,0 +1,21 @@
+/** One line of text, cut to `max` characters (error bodies can be pages of HTML). */
+export function short(text: string, max = 160): string {
+  const one = text.replace(/\s+/g, ' ').trim();
+  return one.length > max ? `${one.slice(0, max)}…` : one;
+}
+
+/**
+ * Why a `fetch` failed, in words an operator can act on: a timeout, a closed source, or the
+ * network error code under undici's generic "fetch failed". Shared by every source.
+ */
+export function describeFetchError(error: unknown, timeoutMs: number, host: string): string {
+  if (error instanceof Error) {
+    if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
+    if (error.name === 'AbortError') return 'aborted (source closed)';
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code !== undefined) return `cannot reach ${host}: ${cause.code}`;
+    if (cause?.message !== undefined) return `cannot reach ${host}: ${short(cause.message, 80)}`;
+    return `request failed: ${short(error.message, 80)}`;
+  }
+  return `request failed: ${short(String(error), 80)}`;
+}
