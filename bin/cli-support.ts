@@ -1,10 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Option } from 'commander';
-import {
-  type EngineConfig,
-  EngineConfigError,
-  resolveEngineConfig,
-} from '../shared/health/config.js';
+import { messageOf } from '../shared/errors.js';
+import { type EngineConfig, resolveEngineConfig } from '../shared/health/config.js';
 
 /** An error the CLI reports as one line on stderr, with a non-zero exit code. */
 export class CliError extends Error {
@@ -23,13 +20,13 @@ export function readJsonFile(path: string, what: string): unknown {
   try {
     text = readFileSync(path === '-' ? 0 : path, 'utf8');
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new CliError(`cannot read ${what} from ${path}: ${reason}`);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new CliError(`${what} in ${path} is not valid JSON: ${reason}`);
   }
 }
@@ -51,14 +48,8 @@ export function table(rows: readonly (readonly string[])[]): string {
 
 /** The engine configuration from `--config <file>` (defaults without one); exit 2 when invalid. */
 export function loadEngineConfig(path: string | undefined): EngineConfig {
-  try {
-    return resolveEngineConfig(
-      path === undefined ? {} : readJsonFile(path, 'engine configuration'),
-    );
-  } catch (error) {
-    if (error instanceof EngineConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
+  // An invalid configuration throws EngineConfigError, a ConfigurationError: exit code 2.
+  return resolveEngineConfig(path === undefined ? {} : readJsonFile(path, 'engine configuration'));
 }
 
 /** `--format json|line|table` of the commands that print one evaluation. */

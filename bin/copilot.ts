@@ -1,4 +1,5 @@
 import { Command, CommanderError } from 'commander';
+import { ConfigurationError, messageOf } from '../shared/errors.js';
 import { CliError } from './cli-support.js';
 import { registerApiCommands } from './commands/api.js';
 import { registerDbCommands } from './commands/db.js';
@@ -28,11 +29,12 @@ try {
   if (error instanceof CommanderError) {
     // Commander has printed its own message (or the help/version text) already.
     process.exitCode = error.exitCode;
-  } else if (error instanceof CliError) {
+  } else if (error instanceof CliError || error instanceof ConfigurationError) {
     process.stderr.write(`copilot: ${error.message}\n`);
-    process.exitCode = error.exitCode;
+    // A configuration mistake is a usage error (2), whichever layer found it.
+    process.exitCode = error instanceof CliError ? error.exitCode : 2;
   } else {
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     process.stderr.write(`copilot: unexpected error: ${message}\n`);
     process.exitCode = 1;
   }

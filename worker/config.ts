@@ -1,8 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { ConfigurationError } from '../shared/errors.js';
 import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
 import { ClusterNameSchema } from '../shared/models/cluster.js';
-import { StoreConfigError } from '../shared/store/errors.js';
 import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
 
 /**
@@ -49,7 +49,7 @@ export const WorkerEnvSchema = z.object({
 });
 export type WorkerEnv = z.infer<typeof WorkerEnvSchema>;
 
-export class ConfigError extends Error {
+export class ConfigError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'ConfigError';
@@ -70,13 +70,8 @@ export interface WorkerSettings {
 
 /** The store the environment names; COPILOT_DATA_DIR has a default, so there always is one. */
 function storeFrom(env: WorkerEnv): AnyStoreTarget {
-  let target: AnyStoreTarget | undefined;
-  try {
-    target = storeTargetFromEnv(env);
-  } catch (error) {
-    if (error instanceof StoreConfigError) throw new ConfigError(error.message);
-    throw error;
-  }
+  // Two stores at once throws StoreConfigError, a ConfigurationError like ConfigError.
+  const target = storeTargetFromEnv(env);
   if (target === undefined)
     throw new ConfigError('COPILOT_DATA_DIR is blank: set it to a directory');
   return target;

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import { ConfigurationError } from '../../shared/errors.js';
 import { checkConnection, listTables } from '../../shared/store/admin.js';
 import type { Store } from '../../shared/store/connection.js';
 import { describeError, StoreConfigError, StoreError } from '../../shared/store/errors.js';
@@ -81,7 +82,7 @@ async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): 
     return await fn(handle.store);
   } catch (error) {
     if (error instanceof CliError) throw error;
-    if (error instanceof StoreError) throw new CliError(error.message);
+    if (error instanceof StoreError || error instanceof ConfigurationError) throw error;
     const where = handle?.describe ?? describeStoreTarget(target);
     throw new CliError(`database ${where}: ${describeError(error)}`);
   } finally {

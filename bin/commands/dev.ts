@@ -5,7 +5,7 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import type { Command } from 'commander';
 import { startLocalApi } from '../../lambda/local-server.js';
 import type { Evaluation } from '../../shared/health/evaluation.js';
-import { ConfigError, loadWorkerSettings } from '../../worker/config.js';
+import { loadWorkerSettings } from '../../worker/config.js';
 import { DEMO_NAMESPACE, type Demo, startDemo } from '../../worker/demo/demo.js';
 import { freePort } from '../../worker/free-port.js';
 import { runWorker } from '../../worker/main.js';
@@ -66,12 +66,7 @@ export function registerDevCommands(program: Command): void {
       'run the production worker against TEMPORAL_ADDRESS (configuration from the environment)',
     )
     .action(async () => {
-      try {
-        await runWorker();
-      } catch (error) {
-        if (error instanceof ConfigError) throw new CliError(error.message, 2);
-        throw error;
-      }
+      await runWorker(); // a ConfigError exits 2 in bin/copilot.ts
     });
 
   program
@@ -105,17 +100,11 @@ export function registerDevCommands(program: Command): void {
     .action(async (opts: DevOptions) => {
       const dataDir = resolve(opts.dataDir);
       mkdirSync(dataDir, { recursive: true });
-      let settings: ReturnType<typeof loadWorkerSettings>;
-      try {
-        settings = loadWorkerSettings({
-          COPILOT_DATA_DIR: join(dataDir, 'data'),
-          ...process.env,
-          ...(opts.interval === undefined ? {} : { COPILOT_INTERVAL_SECONDS: opts.interval }),
-        });
-      } catch (error) {
-        if (error instanceof ConfigError) throw new CliError(error.message, 2);
-        throw error;
-      }
+      const settings = loadWorkerSettings({
+        COPILOT_DATA_DIR: join(dataDir, 'data'),
+        ...process.env,
+        ...(opts.interval === undefined ? {} : { COPILOT_INTERVAL_SECONDS: opts.interval }),
+      });
       const cluster = settings.env.COPILOT_CLUSTER;
       const metricsPort = await freePort();
       // With --demo, the in-process SDK workers export their metrics too (slots, schedule-to-start),

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { Option } from 'commander';
-import { SigV4ConfigError } from '../../shared/aws/sigv4.js';
 import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../shared/health/config.js';
 import { type DecisionSummary, replayColumns, summarize } from '../../shared/health/decide.js';
 import { evaluate } from '../../shared/health/engine.js';
@@ -11,10 +10,9 @@ import {
   createPrometheusSource,
   type DialectChoice,
   type PrometheusAuth,
-  PrometheusConfigError,
   type PrometheusSource,
 } from '../../worker/sources/prometheus.js';
-import { createScrapeSource, ScrapeSourceConfigError } from '../../worker/sources/scrape.js';
+import { createScrapeSource } from '../../worker/sources/scrape.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { CliError, evaluationFormatOption, loadEngineConfig, table } from '../cli-support.js';
 import { printEvaluation, toLine } from '../report.js';
@@ -151,21 +149,15 @@ export function prometheusFromOptions(
     sdk: opts.sdkDialect ?? 'auto',
     ...(opts.sdkPrefix === undefined ? {} : { sdkPrefix: opts.sdkPrefix }),
   };
-  try {
-    return createPrometheusSource({
-      url,
-      dialect,
-      timeoutMs: positiveInt(opts.timeout, 'timeout'),
-      concurrency: positiveInt(opts.concurrency, 'concurrency'),
-      ...(auth === undefined ? {} : { auth }),
-      env,
-    });
-  } catch (error) {
-    if (error instanceof PrometheusConfigError || error instanceof SigV4ConfigError) {
-      throw new CliError(error.message, 2);
-    }
-    throw error;
-  }
+  // Configuration mistakes (PrometheusConfigError, SigV4ConfigError) exit 2 in bin/copilot.ts.
+  return createPrometheusSource({
+    url,
+    dialect,
+    timeoutMs: positiveInt(opts.timeout, 'timeout'),
+    concurrency: positiveInt(opts.concurrency, 'concurrency'),
+    ...(auth === undefined ? {} : { auth }),
+    env,
+  });
 }
 
 /** Fails with one line when the source cannot be reached; warns when it has no Temporal metrics. */
@@ -227,20 +219,16 @@ function scrapeSource(raw: string, opts: SourceOpts): SignalSource {
   for (const u of urls) {
     if (!URL.canParse(u)) throw new CliError(`invalid scrape URL: ${u}`, 2);
   }
-  try {
-    return createScrapeSource({
-      urls,
-      timeoutMs: positiveInt(opts.timeout, 'timeout'),
-      dialect: {
-        ...(opts.dialect === 'auto' ? {} : { server: opts.dialect }),
-        ...(opts.sdkDialect === undefined ? {} : { sdk: opts.sdkDialect }),
-        ...(opts.sdkPrefix === undefined ? {} : { sdkPrefix: opts.sdkPrefix }),
-      },
-    });
-  } catch (error) {
-    if (error instanceof ScrapeSourceConfigError) throw new CliError(error.message, 2);
-    throw error;
-  }
+  // ScrapeSourceConfigError is a ConfigurationError: exit 2 in bin/copilot.ts.
+  return createScrapeSource({
+    urls,
+    timeoutMs: positiveInt(opts.timeout, 'timeout'),
+    dialect: {
+      ...(opts.dialect === 'auto' ? {} : { server: opts.dialect }),
+      ...(opts.sdkDialect === undefined ? {} : { sdk: opts.sdkDialect }),
+      ...(opts.sdkPrefix === undefined ? {} : { sdkPrefix: opts.sdkPrefix }),
+    },
+  });
 }
 
 /** `copilot replay` and `copilot assess`: the engine over a real metrics source. */

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from '../../shared/errors.js';
 import { describeFirstIssue } from '../../shared/zod-issues.js';
 
 /**
@@ -42,7 +43,7 @@ export const ApiEnvSchema = z
 export type ApiEnv = z.infer<typeof ApiEnvSchema>;
 
 /** The environment does not configure the API; names the variable. */
-export class ApiConfigError extends Error {
+export class ApiConfigError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'ApiConfigError';

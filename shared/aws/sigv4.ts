@@ -2,6 +2,7 @@ import { Sha256 } from '@aws-crypto/sha256-js';
 import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { HttpRequest } from '@smithy/protocol-http';
 import { SignatureV4 } from '@smithy/signature-v4';
+import { ConfigurationError } from '../errors.js';
 
 /** Credentials as the AWS SDK providers return them. */
 export interface AwsCredentials {
@@ -35,7 +36,7 @@ export function regionFromAmpHost(host: string): string | undefined {
   return m?.[1];
 }
 
-export class SigV4ConfigError extends Error {
+export class SigV4ConfigError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'SigV4ConfigError';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from '../errors.js';
 
 /** Scale bands, boundaries 50 and 500 st/s; each has its own threshold profile (prior-art §3b). */
 export const SCALE_BANDS = ['starter', 'mid-scale', 'high-throughput'] as const;
@@ -288,7 +289,7 @@ export interface EngineConfig extends Omit<ParsedInput, 'profiles' | 'overrides'
   readonly thresholds: Readonly<Record<ScaleBand, Readonly<ThresholdSet>>>;
 }
 
-export class EngineConfigError extends Error {
+export class EngineConfigError extends ConfigurationError {
   constructor(
     message: string,
     readonly issues: readonly string[],

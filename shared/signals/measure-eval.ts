@@ -1,3 +1,4 @@
+import { messageOf } from '../errors.js';
 import { ABSENT, failed, ok, type SignalValue } from '../health/snapshot.js';
 import { type Dialect, quantileScale, rateSeriesPart, seriesName } from './dialect.js';
 import { parsePromFloat, type Sample, seriesKeyOf } from './exposition.js';
@@ -381,7 +382,7 @@ export function evaluateSignal(
   try {
     result = evaluateMeasure(def.measure, history, dialect);
   } catch (error) {
-    return failed(error instanceof Error ? error.message : String(error));
+    return failed(messageOf(error));
   }
   if (result.status === 'absent') return ABSENT;
   let v = result.value;

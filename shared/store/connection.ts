@@ -1,5 +1,6 @@
 import { DsqlSigner, type DsqlSignerConfig } from '@aws-sdk/dsql-signer';
 import postgres, { type Sql } from 'postgres';
+import { messageOf } from '../errors.js';
 import { DsqlCredentialsError, StoreConfigError } from './errors.js';
 import type { Dialect } from './migrations.js';
 
@@ -86,7 +87,7 @@ export function createDsqlTokenProvider(options: {
         : await signer.getDbConnectAuthToken();
     } catch (error) {
       const name = error instanceof Error ? error.name : '';
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       if (name === 'CredentialsProviderError' || /credential/i.test(message)) {
         throw new DsqlCredentialsError(
           `no AWS credentials to sign a DSQL auth token for ${options.endpoint}: set AWS_PROFILE ` +

@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
+import { messageOf } from '../errors.js';
 import { StoreConfigError } from './errors.js';
 
 /** A running embedded store: PGlite served over the PostgreSQL wire on 127.0.0.1. */
@@ -53,7 +54,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     try {
       mkdirSync(dataDir, { recursive: true });
     } catch (error) {
-      const reason = error instanceof Error ? error.message : String(error);
+      const reason = messageOf(error);
       throw new StoreConfigError(`cannot create data directory ${dataDir}: ${reason}`, {
         cause: error,
       });
@@ -65,7 +66,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     await server.start();
   } catch (error) {
     await db.close();
-    const reason = error instanceof Error ? error.message : String(error);
+    const reason = messageOf(error);
     throw new StoreConfigError(`cannot listen on 127.0.0.1:${port}: ${reason}`, { cause: error });
   }
   const url = `postgres://postgres@${server.getServerConn()}/postgres`;

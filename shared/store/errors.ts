@@ -1,4 +1,5 @@
 /** Base class of every error the state store raises on purpose. */
+import { ConfigurationError, messageOf } from '../errors.js';
 export class StoreError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
@@ -7,7 +8,7 @@ export class StoreError extends Error {
 }
 
 /** The store was given a target it cannot use (bad URL, unknown dialect, missing region…). */
-export class StoreConfigError extends StoreError {
+export class StoreConfigError extends ConfigurationError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'StoreConfigError';
@@ -104,6 +105,6 @@ export function errorCode(error: unknown): string | undefined {
 /** One line describing any thrown value, with its SQLSTATE when there is one. */
 export function describeError(error: unknown): string {
   const code = errorCode(error);
-  const message = error instanceof Error ? error.message : String(error);
+  const message = messageOf(error);
   return code === undefined ? message : `${message} (${code})`;
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../bin/cli-support.js';
 import { resolveDbTarget } from '../../bin/commands/db.js';
+import { ConfigurationError } from '../../shared/errors.js';
 import { StoreConfigError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../shared/store/migrations.js';
 import {
@@ -8,7 +9,7 @@ import {
   openStoreTarget,
   storeTargetFromEnv,
 } from '../../shared/store/target.js';
-import { ConfigError, loadWorkerSettings } from '../../worker/config.js';
+import { loadWorkerSettings } from '../../worker/config.js';
 
 const URL = 'postgres://copilot:secret@db.example:5432/copilot';
 const ENDPOINT = 'abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws';
@@ -110,7 +111,7 @@ describe('the processes that choose a store agree', () => {
     });
     expect(() =>
       loadWorkerSettings({ COPILOT_DATABASE_URL: URL, COPILOT_DSQL_ENDPOINT: ENDPOINT }),
-    ).toThrow(ConfigError);
+    ).toThrow(ConfigurationError);
   });
 
   it('`copilot db` and `copilot api` honour COPILOT_DSQL_USER; --user and --region win', () => {

@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { messageOf } from '../../shared/errors.js';
 import { freePort } from '../../worker/free-port.js';
 import { stopper } from './process.js';
 
@@ -64,7 +65,7 @@ export async function startPrometheus(documents: readonly string[]): Promise<Loc
     }
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
-    const message = error instanceof Error ? error.message : String(error);
+    const message = messageOf(error);
     throw new PrometheusHarnessError(`promtool backfill failed: ${message.slice(0, 800)}`);
   }
   const config = join(dir, 'prometheus.yml');

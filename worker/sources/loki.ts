@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from '../../shared/errors.js';
 import { seriesKeyOf } from '../../shared/signals/exposition.js';
 import {
   type LogLine,
@@ -49,7 +50,7 @@ export const LokiSourceOptionsSchema = z.object({
 });
 export type LokiSourceOptions = z.input<typeof LokiSourceOptionsSchema>;
 
-export class LokiSourceConfigError extends Error {
+export class LokiSourceConfigError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'LokiSourceConfigError';

@@ -1,6 +1,7 @@
 import pLimit from 'p-limit';
 import { z } from 'zod';
 import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js';
+import { ConfigurationError, messageOf } from '../../shared/errors.js';
 import {
   ENGINE_IDS,
   ENGINE_WIDTH,
@@ -31,7 +32,7 @@ import { basicAuthorization, splitUrlCredentials } from './url.js';
  */
 
 /** A configuration mistake the caller can fix (bad URL, missing region); thrown at creation. */
-export class PrometheusConfigError extends Error {
+export class PrometheusConfigError extends ConfigurationError {
   constructor(message: string) {
     super(message);
     this.name = 'PrometheusConfigError';
@@ -245,9 +246,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       try {
         headers = await sign({ method, url, headers, ...(body === undefined ? {} : { body }) });
       } catch (error) {
-        throw new QueryError(
-          `SigV4 signing failed: ${short(error instanceof Error ? error.message : String(error), 120)}`,
-        );
+        throw new QueryError(`SigV4 signing failed: ${short(messageOf(error), 120)}`);
       }
     }
     requests++;
@@ -346,7 +345,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       if (!parsed.success) throw new QueryError('malformed response: label values are not strings');
       names = parsed.data;
     } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
+      const message = messageOf(error);
       const r: ProbeResult = {
         ...resolve({}),
         reachable: false,
@@ -419,9 +418,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
     try {
       return renderSignal(s, dialect);
     } catch (error) {
-      return failed(
-        `cannot render query: ${error instanceof Error ? error.message : String(error)}`,
-      );
+      return failed(`cannot render query: ${messageOf(error)}`);
     }
   }
 
@@ -440,7 +437,7 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       );
     } catch (error) {
       // Defensive: nothing above should throw, but a source must never throw out of a cycle.
-      const message = `snapshot failed: ${error instanceof Error ? error.message : String(error)}`;
+      const message = `snapshot failed: ${messageOf(error)}`;
       for (const s of signals) values[s.id] ??= failed(message);
     }
     return { observedAt: at, values };

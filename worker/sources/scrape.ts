@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ConfigurationError } from '../../shared/errors.js';
 import { failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import {
@@ -53,7 +54,7 @@ export const ScrapeSourceOptionsSchema = z.object({
 });
 export type ScrapeSourceOptions = z.input<typeof ScrapeSourceOptionsSchema>;
 
-export class ScrapeSourceConfigError extends Error {
+export class ScrapeSourceConfigError extends ConfigurationError {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = 'ScrapeSourceConfigError';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadWorkerSettings } from '../../../worker/config.js';
+import { ConfigurationError } from '../../../shared/errors.js';
+import { loadWorkerSettings } from '../../../worker/config.js';
 
 describe('loadWorkerSettings', () => {
   it('defaults to the embedded store, no metrics source, a 30 s cadence', () => {
@@ -41,7 +42,9 @@ describe('loadWorkerSettings', () => {
         COPILOT_ENGINE_CONFIG: '{"overrides":{"all":{"criticalCompletionRateMin":0.99}}}',
       }),
     ).toThrow('criticalCompletionRateMin (0.99) must be below healthyCompletionRateMin');
-    expect(() => loadWorkerSettings({ COPILOT_ENGINE_CONFIG: '{nope' })).toThrow(ConfigError);
+    expect(() => loadWorkerSettings({ COPILOT_ENGINE_CONFIG: '{nope' })).toThrow(
+      ConfigurationError,
+    );
     expect(() => loadWorkerSettings({ COPILOT_ENGINE_CONFIG: '/no/such/file.json' })).toThrow(
       'neither JSON nor a readable file',
     );
@@ -61,7 +64,7 @@ describe('loadWorkerSettings', () => {
     [{ COPILOT_INTERVAL_SECONDS: '0' }, 'COPILOT_INTERVAL_SECONDS'],
     [{ TEMPORAL_TLS: 'yes' }, 'TEMPORAL_TLS'],
   ])('fails clearly on %o', (env, fragment) => {
-    expect(() => loadWorkerSettings(env)).toThrow(ConfigError);
+    expect(() => loadWorkerSettings(env)).toThrow(ConfigurationError);
     expect(() => loadWorkerSettings(env)).toThrow(fragment);
   });
 });
