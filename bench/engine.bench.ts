@@ -16,9 +16,9 @@ import {
   observeAll,
   observeInto,
 } from '../shared/health/observation.js';
-import type { SignalValue, Snapshot } from '../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../shared/signals/catalog.js';
 import { SIG } from '../shared/signals/ids.js';
+import type { SignalValue, Snapshot } from '../shared/signals/value.js';
 
 /**
  * A realistic snapshot: every catalog signal present (as a real observation cycle asks for all of

@@ -1,5 +1,4 @@
 import { Bench } from 'tinybench';
-import type { SignalValue } from '../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../shared/signals/catalog.js';
 import {
   DEFAULT_DIALECT,
@@ -9,6 +8,7 @@ import {
 } from '../shared/signals/dialect.js';
 import { parseExposition } from '../shared/signals/exposition.js';
 import { evaluateSignal, indexScrape, type Scrape } from '../shared/signals/measure-eval.js';
+import type { SignalValue } from '../shared/signals/value.js';
 
 /**
  * One direct-scrape cycle on a realistic cluster: four processes (frontend, history, matching,

@@ -4,9 +4,9 @@ import type { z } from 'zod';
 import { SCALE_BANDS } from '../../shared/health/config.js';
 import { evaluate } from '../../shared/health/engine.js';
 import { CarriedStateSchema } from '../../shared/health/evaluation.js';
-import { SnapshotSchema } from '../../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import { SIGNAL_CATEGORIES } from '../../shared/signals/types.js';
+import { SnapshotSchema } from '../../shared/signals/value.js';
 import {
   CliError,
   evaluationFormatOption,

@@ -1,3 +1,4 @@
+import type { ObservedStatus, Snapshot } from '../signals/value.js';
 import type { EngineConfig } from './config.js';
 import { DEFAULT_ENGINE_CONFIG } from './config.js';
 import {
@@ -12,14 +13,12 @@ import {
   type CarriedState,
   type Evaluation,
   type GateResult,
-  type ObservedStatus,
   type SkipReason,
   SkipReasonSchema,
 } from './evaluation.js';
 import { GATE_COUNT, GATE_DEFS, type GateDef } from './gates.js';
 import { type Observation, observationColumns, observeInto, STATUS_NAMES } from './observation.js';
 import { assessWorkers, serviceHealth } from './services.js';
-import type { Snapshot } from './snapshot.js';
 
 export { GATE_IDS } from './gates.js';
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { SERVICES } from '../signals/types.js';
+import { ObservedStatusSchema } from '../signals/value.js';
 import { ScaleBandSchema } from './config.js';
 
 export const HEALTH_STATES = ['happy', 'stressed', 'critical', 'unknown'] as const;
@@ -21,9 +22,6 @@ export const BottleneckSchema = z.enum([
   'unknown',
 ]);
 export type Bottleneck = z.infer<typeof BottleneckSchema>;
-
-export const ObservedStatusSchema = z.enum(['ok', 'absent', 'error', 'stale']);
-export type ObservedStatus = z.infer<typeof ObservedStatusSchema>;
 
 export const GateLevelSchema = z.enum(['critical', 'stressed', 'healthy', 'recovery']);
 export type GateLevel = z.infer<typeof GateLevelSchema>;

@@ -1,6 +1,6 @@
 import { SIG } from '../signals/ids.js';
-import { type ObservedStatus, ObservedStatusSchema } from './evaluation.js';
-import type { SignalValue, Snapshot } from './snapshot.js';
+import type { SignalValue, Snapshot } from '../signals/value.js';
+import { type ObservedStatus, ObservedStatusSchema } from '../signals/value.js';
 
 type Key = keyof typeof SIG;
 

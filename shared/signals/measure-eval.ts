@@ -1,8 +1,8 @@
 import { messageOf } from '../errors.js';
-import { ABSENT, failed, ok, type SignalValue } from '../health/snapshot.js';
 import { type Dialect, quantileScale, rateSeriesPart, seriesName } from './dialect.js';
 import { parsePromFloat, type Sample, seriesKeyOf } from './exposition.js';
 import type { LabelMatcher, Measure, SeriesSelector, SignalDef } from './types.js';
+import { ABSENT, failed, ok, type SignalValue } from './value.js';
 
 /**
  * Evaluates catalog {@link Measure}s over scrapes of Prometheus expositions, with the semantics

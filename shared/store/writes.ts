@@ -1,12 +1,12 @@
 import type { Sql, TransactionSql } from 'postgres';
 import { z } from 'zod';
 import { type Evaluation, EvaluationSchema } from '../health/evaluation.js';
-import type { Snapshot } from '../health/snapshot.js';
 import { type AssessmentInput, AssessmentInputSchema } from '../models/assessment.js';
 import { type Cluster, ClusterNameSchema } from '../models/cluster.js';
 import { type IssueInput, IssueInputSchema } from '../models/issue.js';
 import { type LogPatternInput, LogPatternInputSchema } from '../models/log-pattern.js';
 import { type SignalValues, SignalValuesSchema } from '../models/stored-evaluation.js';
+import type { Snapshot } from '../signals/value.js';
 import { StoreInputError } from './errors.js';
 import {
   assessmentIdFor,

@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { SCALE_BANDS } from '../../shared/health/config.js';
 import type { CarriedState } from '../../shared/health/evaluation.js';
-import type { SignalValue, Snapshot } from '../../shared/health/snapshot.js';
 import { SIG } from '../../shared/signals/ids.js';
+import type { SignalValue, Snapshot } from '../../shared/signals/value.js';
 import { T0 } from './snapshots.js';
 
 type Key = keyof typeof SIG;

@@ -1,5 +1,5 @@
-import type { SignalValue, Snapshot } from '../../shared/health/snapshot.js';
 import { SIG } from '../../shared/signals/ids.js';
+import type { SignalValue, Snapshot } from '../../shared/signals/value.js';
 
 export const T0 = Date.UTC(2026, 10, 28, 12, 0, 0);
 export const CYCLE_MS = 30_000;

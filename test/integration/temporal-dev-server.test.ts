@@ -12,12 +12,12 @@ import {
   Worker,
 } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import { type Dialect, seriesName } from '../../shared/signals/dialect.js';
 import { parseExposition } from '../../shared/signals/exposition.js';
 import { compileMatcher, indexScrape, type Scrape } from '../../shared/signals/measure-eval.js';
 import type { Measure, SeriesSelector } from '../../shared/signals/types.js';
+import type { Snapshot } from '../../shared/signals/value.js';
 import { createScrapeSource, type ScrapeSource } from '../../worker/sources/scrape.js';
 import { findTemporalCli, TemporalCliNotFoundError } from '../../worker/temporal-cli.js';
 import * as activities from '../fixtures/temporal/activities.js';

@@ -15,7 +15,7 @@ import {
 import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
 import { observe, observeAll } from '../../shared/health/observation.js';
-import type { Snapshot } from '../../shared/health/snapshot.js';
+import type { Snapshot } from '../../shared/signals/value.js';
 import { carriedArb, engineConfigInputArb, fullSnapshotArb } from '../helpers/arbitraries.js';
 import { CYCLE_MS, T0 } from '../helpers/snapshots.js';
 

@@ -7,8 +7,8 @@ import {
   EvaluationSchema,
   severityRank,
 } from '../../shared/health/evaluation.js';
-import type { SignalValue, Snapshot } from '../../shared/health/snapshot.js';
 import { SIG } from '../../shared/signals/ids.js';
+import type { SignalValue, Snapshot } from '../../shared/signals/value.js';
 import { carriedArb, ENGINE_KEYS, RANGES, snapshotArb } from '../helpers/arbitraries.js';
 import { CYCLE_MS, HEALTHY, T0 } from '../helpers/snapshots.js';
 

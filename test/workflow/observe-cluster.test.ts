@@ -6,7 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../shared/health/snapshot.js';
+import type { Snapshot } from '../../shared/signals/value.js';
 import { openStore, type Store } from '../../shared/store/connection.js';
 import { clusterIdFor } from '../../shared/store/ids.js';
 import { runMigrations } from '../../shared/store/migrations.js';

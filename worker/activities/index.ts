@@ -6,8 +6,8 @@ import {
   resolveEngineConfig,
 } from '../../shared/health/config.js';
 import { evaluate } from '../../shared/health/engine.js';
-import type { Snapshot } from '../../shared/health/snapshot.js';
 import type { LogPatternInput } from '../../shared/models/log-pattern.js';
+import type { Snapshot } from '../../shared/signals/value.js';
 import type { Store } from '../../shared/store/connection.js';
 
 import { latestAssessment, latestEvaluation, recentLogPatterns } from '../../shared/store/reads.js';

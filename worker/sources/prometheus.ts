@@ -9,7 +9,6 @@ import {
   observationColumns,
   writeValue,
 } from '../../shared/health/observation.js';
-import { ABSENT, failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
 import { metricsOf, SIGNAL_CATALOG, signalById } from '../../shared/signals/catalog.js';
 import {
   DEFAULT_DIALECT,
@@ -21,6 +20,7 @@ import {
 } from '../../shared/signals/dialect.js';
 import { renderSignal } from '../../shared/signals/promql.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import { ABSENT, failed, type SignalValue, type Snapshot } from '../../shared/signals/value.js';
 import { describeFetchError, short } from './fetch-error.js';
 import type { RangeSignalSource } from './types.js';
 import { basicAuthorization, splitUrlCredentials } from './url.js';

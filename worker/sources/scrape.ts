@@ -1,6 +1,5 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../../shared/errors.js';
-import { failed, type SignalValue, type Snapshot } from '../../shared/health/snapshot.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import {
   DEFAULT_DIALECT,
@@ -13,6 +12,7 @@ import {
 import { parseExposition, type Sample } from '../../shared/signals/exposition.js';
 import { evaluateSignal, indexScrape, type Scrape } from '../../shared/signals/measure-eval.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import { failed, type SignalValue, type Snapshot } from '../../shared/signals/value.js';
 import { describeFetchError } from './fetch-error.js';
 import type { SignalSource } from './types.js';
 

@@ -1,5 +1,5 @@
-import type { Snapshot } from '../../shared/health/snapshot.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import type { Snapshot } from '../../shared/signals/value.js';
 
 /**
  * Where signal values come from: a Prometheus-compatible API (Prometheus, Mimir, AMP) or a direct

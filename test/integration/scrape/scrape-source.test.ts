@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Snapshot } from '../../../shared/health/snapshot.js';
 import { signalById } from '../../../shared/signals/catalog.js';
 import type { SignalDef } from '../../../shared/signals/types.js';
+import type { Snapshot } from '../../../shared/signals/value.js';
 import { createScrapeSource, ScrapeSourceConfigError } from '../../../worker/sources/scrape.js';
 
 /**

@@ -7,7 +7,6 @@ import {
 } from '../../../shared/health/config.js';
 import { compileEngine, replayColumns, summarize } from '../../../shared/health/decide.js';
 import { evaluate } from '../../../shared/health/engine.js';
-import { ObservedStatusSchema } from '../../../shared/health/evaluation.js';
 import { GATE_COUNT, GATE_IDS } from '../../../shared/health/gates.js';
 import {
   ABSENT,
@@ -23,6 +22,7 @@ import {
   STATUS_NAMES,
 } from '../../../shared/health/observation.js';
 import { SIG } from '../../../shared/signals/ids.js';
+import { ObservedStatusSchema } from '../../../shared/signals/value.js';
 import { HEALTHY, snapshot, T0, withSpec } from '../../helpers/snapshots.js';
 
 /** Each gate's threshold, named from the configuration (the kernel keeps them by position). */

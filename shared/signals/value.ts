@@ -32,6 +32,16 @@ export const SnapshotSchema = z.object({
 });
 export type Snapshot = z.infer<typeof SnapshotSchema>;
 
+/**
+ * What a reader knows of one signal in one cycle: `ok` (a usable number), `absent` (no such
+ * series: nothing happened, or the source does not report it), `error` (the query failed) or
+ * `stale` (a number older than the engine's sample-age limit). This is what is stored per signal
+ * per cycle and served as stored: a failed query must reach the dashboard as `error`, never as
+ * `absent`, and neither as 0.
+ */
+export const ObservedStatusSchema = z.enum(['ok', 'absent', 'error', 'stale']);
+export type ObservedStatus = z.infer<typeof ObservedStatusSchema>;
+
 export const ABSENT: SignalValue = Object.freeze({ status: 'absent' });
 
 /** Builds an `ok` value; throws on a non-finite number, which no source may report as a value. */
