@@ -298,10 +298,18 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
   const causes: string[] = [];
 
   if (e.state === 'unknown') {
+    const blind = e.gates.filter((g) => e.blindGates.includes(g.id));
     const why =
       e.reason === 'cannot_tell_idle_from_stuck'
         ? 'throughput is near zero and no backlog signal is visible, so an idle cluster cannot be told from a stuck one'
-        : 'the forward-progress signals (state transitions) could not be read';
+        : e.reason === 'partial_visibility'
+          ? `the signals behind ${blind
+              .filter((g) => g.level === 'critical')
+              .map((g) => `${g.id} (${g.observedStatus})`)
+              .join(
+                ', ',
+              )} could not be read, so the copilot cannot confirm the cluster is healthy; nothing it could see was wrong`
+          : 'the forward-progress signals (state transitions) could not be read';
     issues.push({
       key: `visibility.${e.reason}`,
       severity: 'warning',
@@ -320,7 +328,8 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
           risk: 'low',
         },
       ],
-      related_signals: [SIG.throughput],
+      related_signals:
+        blind.length > 0 ? [...new Set(blind.map((g) => g.signal))] : [SIG.throughput],
     });
     return {
       summary: `Unknown: ${why}. The last known state was ${e.carried.lastKnownState ?? 'never seen'}.`,

@@ -21,7 +21,15 @@ import {
   RECOVERY_MASK,
   STRESSED_MASK,
 } from './gates.js';
-import { ABSENT, ENGINE_WIDTH, I, type ObservationColumns, OK } from './observation.js';
+import {
+  ABSENT,
+  ENGINE_WIDTH,
+  ERROR,
+  I,
+  type ObservationColumns,
+  OK,
+  STALE,
+} from './observation.js';
 import {
   type BandRules,
   bandCode,
@@ -64,6 +72,7 @@ const R_RECOVERY = reasonCode('recovery_hysteresis');
 const R_STRESSED = reasonCode('stressed_gates');
 const R_BELOW_HEALTHY = reasonCode('below_healthy');
 const R_HEALTHY = reasonCode('healthy');
+const R_PARTIAL = reasonCode('partial_visibility');
 
 const B = BottleneckSchema.options;
 const B_SERVER = B.indexOf('server_limited');
@@ -88,6 +97,17 @@ const SERVER_EVIDENCE_MASK =
   (1 << GATE.stressedShardChurn) |
   (1 << GATE.stressedFrontendLatency) |
   (1 << GATE.stressedPersistenceLatency);
+/**
+ * Gates that compare throughput or processing with the band's floors. A cycle in which only these
+ * fire, with nothing waiting and nothing failing, says demand fell — not that the cluster failed —
+ * and counts toward stepping the band down (see `calmForBand` in `decide`).
+ */
+const FLOOR_MASK =
+  (1 << GATE.criticalThroughput) |
+  (1 << GATE.criticalProcessing) |
+  (1 << GATE.healthyThroughput) |
+  (1 << GATE.recoveryThroughput) |
+  (1 << GATE.recoveryProcessing);
 /** Critical gates that mean the server itself cannot progress (then worker advice is noise). */
 const SERVER_CRITICAL_MASK =
   (1 << GATE.criticalHistoryBacklog) | (1 << GATE.criticalPersistenceErrors);
@@ -164,6 +184,8 @@ export class Decision {
   bottleneck = B_UNKNOWN;
   /** Bit `i` set when gate `i` fired. */
   fired = 0;
+  /** Bit `i` set when gate `i` should have been evaluated but its signal was `error` or `stale`. */
+  blind = 0;
   readonly observed = new Float64Array(GATE_COUNT);
   readonly threshold = new Float64Array(GATE_COUNT);
   readonly status = new Uint8Array(GATE_COUNT);
@@ -297,6 +319,13 @@ function lowOrAbsent(n: Float64Array, s: Uint8Array, j: number, max: number): bo
   return !Number.isNaN(v) ? v < max : s[j] === ABSENT;
 }
 
+/** Why a value derived from two signals is unusable: the worse of their statuses. */
+function worseStatus(a: number, b: number): number {
+  if (a === ERROR || b === ERROR) return ERROR;
+  if (a === STALE || b === STALE) return STALE;
+  return ABSENT;
+}
+
 /** The larger of two values, either of which may be NaN (unusable); NaN only when both are. */
 function maxUsable(a: number, b: number): number {
   if (Number.isNaN(a)) return b;
@@ -344,9 +373,8 @@ export function decide(
   const mwb = n[base + MWB] as number;
   const mab = n[base + MAB] as number;
   const bcount = n[base + BCOUNT] as number;
-  const idleCandidate =
-    tp < e.idleThroughput &&
-    lowOrAbsent(n, s, base + PROC, e.idleProcessing) &&
+  // Nothing waiting and nothing failing: what idle needs, and what lets a quiet band step down.
+  const quietDemand =
     lowOrAbsent(n, s, base + FE_ERR, e.idleErrorRate) &&
     lowOrAbsent(n, s, base + P_ERR, e.idleErrorRate) &&
     lowOrAbsent(n, s, base + FAILED, e.idleErrorRate) &&
@@ -354,7 +382,11 @@ export function decide(
     lowOrAbsent(n, s, base + MWB, e.idleBacklogAge) &&
     lowOrAbsent(n, s, base + MAB, e.idleBacklogAge) &&
     (!Number.isNaN(bcount) ? bcount <= e.idleBacklogCount : s[base + BCOUNT] === ABSENT) &&
-    lowOrAbsent(n, s, base + NO_POLLER, e.idleErrorRate) &&
+    lowOrAbsent(n, s, base + NO_POLLER, e.idleErrorRate);
+  const idleCandidate =
+    tp < e.idleThroughput &&
+    lowOrAbsent(n, s, base + PROC, e.idleProcessing) &&
+    quietDemand &&
     lowOrAbsent(n, s, base + DEL, e.idleDeletion) &&
     lowOrAbsent(n, s, base + CLEAN, e.idleCleanup);
   const demandVisible =
@@ -385,7 +417,15 @@ export function decide(
       : Number.NaN;
   const terminal = success + failed;
   const completion = terminal > 0 ? success / terminal : Number.NaN;
-  const completionStatus = !Number.isNaN(completion) ? OK : (s[base + SUCCESS] as number);
+  // Unusable because successes or failures could not be read (either makes the gate blind), or
+  // because nothing completed (absent: no demand to judge).
+  const completionStatus = !Number.isNaN(completion)
+    ? OK
+    : s[base + SUCCESS] !== OK
+      ? (s[base + SUCCESS] as number)
+      : s[base + FAILED] !== OK && s[base + FAILED] !== ABSENT
+        ? (s[base + FAILED] as number)
+        : ABSENT;
   const s3Skip =
     progressSkip !== 0
       ? progressSkip
@@ -395,9 +435,13 @@ export function decide(
   const h3Skip = idleSkip !== 0 ? idleSkip : terminal < e.completionCheckMin ? SK_LOW_DEMAND : 0;
 
   const matching = maxUsable(mwb, mab);
-  const matchingStatus = !Number.isNaN(matching) ? OK : (s[base + MWB] as number);
+  const matchingStatus = !Number.isNaN(matching)
+    ? OK
+    : worseStatus(s[base + MWB] as number, s[base + MAB] as number);
   const s2s = maxUsable(n[base + WFT_S2S] as number, n[base + ACT_S2S] as number);
-  const s2sStatus = !Number.isNaN(s2s) ? OK : (s[base + WFT_S2S] as number);
+  const s2sStatus = !Number.isNaN(s2s)
+    ? OK
+    : worseStatus(s[base + WFT_S2S] as number, s[base + ACT_S2S] as number);
   const proc = n[base + PROC] as number;
 
   const obs = out.observed;
@@ -471,22 +515,36 @@ export function decide(
 
   const thr = out.threshold;
   let fired = 0;
+  let blind = 0;
   for (let g = 0; g < GATE_COUNT; g++) {
     const x = obs[g] as number;
     const limit = th[tb + g] as number;
     thr[g] = limit;
     if (sk[g] !== 0) continue;
-    if (Number.isNaN(x)) sk[g] = SK_NO_DATA;
-    else if (FIRES_ABOVE[g] === 1 ? x > limit : x < limit) fired |= 1 << g;
+    if (Number.isNaN(x)) {
+      sk[g] = SK_NO_DATA;
+      // Absent is "nothing to measure" (no series, no requests in the window); a failed or stale
+      // read is the copilot not seeing.
+      if (st[g] === ERROR || st[g] === STALE) blind |= 1 << g;
+    } else if (FIRES_ABOVE[g] === 1 ? x > limit : x < limit) fired |= 1 << g;
   }
 
   let state: number;
   let reason: number;
   let criticalStreak = prevStreak;
   let unknownStreak = 0;
-  if (!hasTp || blindIdle) {
+  // Nothing seen was wrong, but a critical gate could not look: the copilot cannot call it happy.
+  // Decided before the state rules so the streak is held, as on any blind cycle.
+  const partial =
+    hasTp &&
+    !idle &&
+    !blindIdle &&
+    (blind & CRITICAL_MASK) !== 0 &&
+    (fired & (CRITICAL_MASK | STRESSED_MASK | HEALTHY_MASK)) === 0 &&
+    !(lastKnown === CRITICAL && (fired & RECOVERY_MASK) !== 0);
+  if (!hasTp || blindIdle || partial) {
     state = UNKNOWN;
-    reason = hasTp ? R_BLIND_IDLE : R_NO_DATA;
+    reason = !hasTp ? R_NO_DATA : blindIdle ? R_BLIND_IDLE : R_PARTIAL;
     // Blind cycles hold the streak (they are no evidence either way) until the outage is long.
     unknownStreak = prevUnknownStreak + 1;
     if (unknownStreak >= e.unknownResetCycles) criticalStreak = 0;
@@ -560,6 +618,7 @@ export function decide(
   out.serverCritical = serverCritical;
   out.bottleneck = bottleneck;
   out.fired = fired;
+  out.blind = blind;
 
   const next = out.next;
   next.lastState = state;
@@ -567,9 +626,16 @@ export function decide(
   next.criticalStreak = criticalStreak;
   next.unknownStreak = unknownStreak;
   next.cycles = cycles + 1;
-  // The band moves only on cycles that could see progress.
+  // The band moves only on cycles that could see progress. Down needs calm cycles: happy ones, or
+  // ones unhappy only through this band's own throughput/processing floors while demand is seen
+  // and clean (nothing waiting, nothing failing) — demand fell, so the band's floors no longer
+  // describe the cluster. A collapse with work waiting or errors is never calm: it keeps the band
+  // and its alarm (docs/health-engine.md, "The band comes down when demand does").
   if (state !== UNKNOWN) {
-    stepBand(next, band, upDwell, downDwell, tp, state === HAPPY, e.bands);
+    const calmForBand =
+      state === HAPPY ||
+      ((fired & ~FLOOR_MASK) === 0 && (fired & FLOOR_MASK) !== 0 && quietDemand && demandVisible);
+    stepBand(next, band, upDwell, downDwell, tp, calmForBand, e.bands);
   } else {
     next.band = prevBand;
     next.upDwell = upDwell;
@@ -589,14 +655,15 @@ export type DecisionSummary = Pick<
   | 'idle'
   | 'systemBusy'
   | 'firedGates'
+  | 'blindGates'
   | 'bottleneck'
   | 'carried'
 >;
 
-function firedGateIds(fired: number): string[] {
+function gateIdsOf(mask: number): string[] {
   const ids: string[] = [];
   for (let g = 0; g < GATE_COUNT; g++)
-    if ((fired & (1 << g)) !== 0) ids.push(GATE_IDS[g] as string);
+    if ((mask & (1 << g)) !== 0) ids.push(GATE_IDS[g] as string);
   return ids;
 }
 
@@ -612,7 +679,8 @@ export function summarize(d: Decision): DecisionSummary {
     scaleBand: bandName(d.band),
     idle: d.idle,
     systemBusy: d.busy,
-    firedGates: firedGateIds(d.fired),
+    firedGates: gateIdsOf(d.fired),
+    blindGates: gateIdsOf(d.blind),
     bottleneck: B[d.bottleneck] as Evaluation['bottleneck'],
     carried: carriedFromCells(d.next),
   };

@@ -92,6 +92,7 @@ export function evaluateObservation(
     systemBusy: summary.systemBusy,
     gates,
     firedGates: summary.firedGates,
+    blindGates: summary.blindGates,
     services: serviceHealth(o, t, config, summary.state, d.idle, d.busy, gates),
     bottleneck: summary.bottleneck,
     workers: assessWorkers(o, t, config, summary.state, d.serverCritical, gates),

@@ -136,6 +136,11 @@ export const StateReasonSchema = z.enum([
   'stressed_gates',
   'below_healthy',
   'healthy',
+  /**
+   * A critical gate could not be evaluated because its signal failed (`error`) or is `stale`,
+   * and nothing the engine could see was wrong: not happy, because the copilot cannot see it.
+   */
+  'partial_visibility',
 ]);
 export type StateReason = z.infer<typeof StateReasonSchema>;
 
@@ -151,6 +156,13 @@ export const EvaluationSchema = z.object({
   systemBusy: z.boolean(),
   gates: z.array(GateResultSchema),
   firedGates: z.array(z.string()),
+  /**
+   * Gates that should have been evaluated this cycle but could not be, because their signal was
+   * `error` or `stale` (not absent by design, not skipped for idle or low demand). Any critical
+   * gate here makes an otherwise happy cycle `unknown` (`partial_visibility`). Evaluations stored
+   * before this field existed read as none.
+   */
+  blindGates: z.array(z.string()).default([]),
   services: z.array(ServiceHealthSchema),
   bottleneck: BottleneckSchema,
   workers: WorkerAssessmentSchema,
