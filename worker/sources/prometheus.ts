@@ -15,6 +15,7 @@ import {
   type Dialect,
   detectDialect,
   type SdkDialect,
+  SERVER_DIALECTS,
   type ServerDialect,
   seriesName,
 } from '../../shared/signals/dialect.js';
@@ -91,8 +92,9 @@ export interface PrometheusSource extends RangeSignalSource {
   /** HTTP requests sent since creation (bench and tests). */
   readonly requestCount: number;
   /**
-   * Lists the source's metric names in `[from, to]` once, detects the dialect (unless overridden)
-   * and checks that the Temporal server's metrics are there at all.
+   * Finds which Temporal series have samples in `[from, to]` (one range query), detects the
+   * dialect from their names (unless overridden) and checks that the Temporal server's metrics
+   * are there at all.
    */
   probe(from: number, to: number): Promise<ProbeResult>;
   /** The most recent probe, if any. */
@@ -152,7 +154,6 @@ const EnvelopeSchema = z.discriminatedUnion('status', [
     error: z.string().optional(),
   }),
 ]);
-const NamesSchema = z.array(z.string());
 
 /** A failed request, with the one short line that becomes the signal's error value. */
 class QueryError extends Error {
@@ -181,12 +182,96 @@ const epochSec = (ms: number): string => String(ms / 1000);
 
 /**
  * How long, in evaluation time, `snapshot` reuses the last probe while the dialect is undecided.
- * Listing every `__name__` over an hour is the heaviest request a source gets (Mimir and AMP scan
- * the index of every series in the window); sending it on each 30 s cycle of a source that has no
- * Temporal metrics yet would cost more than the cycle's own queries. A source that was empty or
+ * The probe reads every sample of the Temporal series it asks for over an hour, the heaviest
+ * request a source gets; sending it on each 30 s cycle of a source that has no Temporal metrics
+ * yet would cost more than the cycle's own queries. A source that was empty or
  * down at start-up is still picked up within this long.
  */
 const REPROBE_AFTER_MS = 5 * 60_000;
+
+/**
+ * The dialect probe: which Temporal series have samples in the window, read with one range query
+ * `count by (__name__) (last_over_time({__name__=~"…"}[step]))`. Listing
+ * `label/__name__/values` with start/end is not exact in time: Prometheus answers it per TSDB
+ * block, and compaction merges blocks (6 h, then up to 31 d in Prometheus; days in Mimir and AMP),
+ * so the list held names from hours or days outside the window. A cluster migrated from tally to
+ * OTel last week was then read in whichever dialect had more marker names in the merged block,
+ * and every query of the other came back empty.
+ *
+ * Only the names that decide something are asked for: the catalog's server series in both
+ * dialects (counted into `serverSeriesSeen`) and the names `detectDialect` counts. Histograms are
+ * asked for by their `_count` series, which exist exactly when their `_bucket`s do and are one
+ * series per label set instead of one per bucket; each stands in for its `_bucket` name below.
+ */
+const PROBE_STAND_INS: ReadonlyMap<string, string> = (() => {
+  const out = new Map<string, string>();
+  for (const server of SERVER_DIALECTS) {
+    const d: Dialect = { ...DEFAULT_DIALECT, server };
+    for (const s of SIGNAL_CATALOG) {
+      for (const m of metricsOf(s.measure)) {
+        if (m.emitter !== 'server') continue;
+        if (m.type === 'counter' || m.type === 'gauge') out.set(seriesName(m, 'value', d), '');
+        else out.set(seriesName(m, 'count', d), seriesName(m, 'bucket', d));
+      }
+    }
+  }
+  // detectDialect's markers that are not catalog series in every dialect.
+  out.set('service_requests', '');
+  out.set('service_requests_total', '');
+  out.set('service_latency_count', 'service_latency_bucket');
+  out.set('state_transition_count_count', 'state_transition_count_bucket');
+  return out;
+})();
+/** The SDK latency histograms `detectDialect` reads the SDK dialect from (`temporal_` prefix). */
+const SDK_LATENCY_COUNT = /^temporal_.+_latency(?:_seconds)?_count$/;
+const PROBE_SELECTOR = `{__name__=~"${[...PROBE_STAND_INS.keys()].sort().join('|')}|temporal_.+_latency(_seconds)?_count"}`;
+
+/** The probed names plus the `_bucket` name each histogram `_count` stands in for. */
+function standInNames(names: ReadonlySet<string>): string[] {
+  const out = [...names];
+  for (const n of names) {
+    const bucket = PROBE_STAND_INS.get(n);
+    if (bucket !== undefined && bucket !== '') out.push(bucket);
+    else if (SDK_LATENCY_COUNT.test(n)) out.push(`${n.slice(0, -'_count'.length)}_bucket`);
+  }
+  return out;
+}
+
+/** The catalog's Temporal server series a probe looks for in `dialect` (one per metric family). */
+function serverSeriesIn(dialect: Dialect): Set<string> {
+  const out = new Set<string>();
+  for (const s of SIGNAL_CATALOG) {
+    for (const m of metricsOf(s.measure)) {
+      if (m.emitter !== 'server') continue;
+      out.add(
+        seriesName(m, m.type === 'counter' || m.type === 'gauge' ? 'value' : 'count', dialect),
+      );
+    }
+  }
+  return out;
+}
+
+/** A window of at most one hour is one evaluation; longer ones are cut into hour-or-longer parts. */
+const PROBE_PART_MS = 3_600_000;
+/**
+ * Evaluations in one probe: bounds the response (one point per name and step) and, with
+ * `last_over_time` over each part, what a long replay window makes the server hold at once.
+ */
+const PROBE_MAX_STEPS = 30;
+
+/**
+ * Evaluation times whose `[t − step, t]` ranges tile the window, ending at `to`: every sample in
+ * `[from, to]` is seen by exactly the evaluations that cover it, none outside the window.
+ */
+function probeGrid(
+  from: number,
+  to: number,
+): { start: number; end: number; stepSec: number; steps: number } {
+  const window = Math.max(to - from, 1000);
+  const steps = Math.min(PROBE_MAX_STEPS, Math.max(1, Math.ceil(window / PROBE_PART_MS)));
+  const stepSec = Math.max(1, Math.ceil(window / steps / 1000));
+  return { start: to - (steps - 1) * stepSec * 1000, end: to, stepSec, steps };
+}
 
 /** The catalog entries of the signals the engine reads, with their position in a row. */
 const ENGINE_SIGNALS: ReadonlyArray<readonly [number, SignalDef]> = ENGINE_IDS.map((id, i) => {
@@ -331,19 +416,29 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
   }
 
   async function probe(from: number, to: number): Promise<ProbeResult> {
-    let names: string[];
+    let names: Set<string>;
     try {
-      const data = await limit(() =>
-        call(
-          'label/__name__/values',
-          { start: epochSec(from), end: epochSec(to) },
-          'GET',
-          timeoutMs,
+      const grid = probeGrid(from, to);
+      const r = await limit(() =>
+        query(
+          {
+            query: `count by (__name__) (last_over_time(${PROBE_SELECTOR}[${grid.stepSec}s]))`,
+            start: epochSec(grid.start),
+            end: epochSec(grid.end),
+            step: String(grid.stepSec),
+          },
+          'query_range',
+          grid.steps === 1 ? timeoutMs : rangeTimeoutMs,
         ),
       );
-      const parsed = NamesSchema.safeParse(data);
-      if (!parsed.success) throw new QueryError('malformed response: label values are not strings');
-      names = parsed.data;
+      if (r.resultType !== 'matrix') {
+        throw new QueryError(`malformed response: ${r.resultType} result for the names probe`);
+      }
+      names = new Set();
+      for (const series of r.result) {
+        const name = series.metric.__name__;
+        if (name !== undefined && series.values.length > 0) names.add(name);
+      }
     } catch (error) {
       const message = messageOf(error);
       const r: ProbeResult = {
@@ -356,18 +451,9 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       lastProbeTo = to;
       return r;
     }
-    const resolved = resolve(detectDialect(names));
-    const have = new Set(names);
-    const wanted = new Set<string>();
-    for (const s of SIGNAL_CATALOG) {
-      for (const m of metricsOf(s.measure)) {
-        if (m.emitter !== 'server') continue;
-        const part = m.type === 'counter' || m.type === 'gauge' ? 'value' : 'count';
-        wanted.add(seriesName(m, part, resolved.dialect));
-      }
-    }
+    const resolved = resolve(detectDialect(standInNames(names)));
     let seen = 0;
-    for (const n of wanted) if (have.has(n)) seen++;
+    for (const n of serverSeriesIn(resolved.dialect)) if (names.has(n)) seen++;
     const r: ProbeResult = {
       ...resolved,
       reachable: true,
@@ -375,9 +461,9 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
       ...(seen === 0
         ? {
             warning:
-              `${base.host} answers but has none of the Temporal server's metrics ` +
-              `(${names.length} metric names in the window, dialect ${resolved.dialect.server}); ` +
-              'every server signal will read absent and the state unknown',
+              `${base.host} answers but has none of the Temporal server's metrics in the window ` +
+              `(dialect ${resolved.dialect.server}; ${names.size} Temporal series names of any ` +
+              'dialect); every server signal will read absent and the state unknown',
           }
         : {}),
     };

@@ -74,17 +74,25 @@ const vector = (value?: string) => ({
     result: value === undefined ? [] : [{ metric: {}, value: [1767571200, value] }],
   },
 });
-const NAMES = {
+/** The dialect probe: one range query counting the Temporal series by name. */
+const isProbe = (c: Captured) =>
+  c.path.endsWith('/query_range') && c.params.get('query')?.startsWith('count by (__name__)');
+/** The probe's answer: these names have samples in the window. */
+const namesMatrix = (names: readonly string[]) => ({
   status: 'success',
-  data: ['state_transition_count_count', 'service_latency_bucket', 'workflow_success'],
-};
+  data: {
+    resultType: 'matrix',
+    result: names.map((n) => ({ metric: { __name__: n }, values: [[1767571200, '1']] })),
+  },
+});
+const TALLY_NAMES = ['state_transition_count_count', 'service_latency_count', 'workflow_success'];
 
-/** Answers label listing with tally names and every query with `answer(query)`. */
+/** Answers the dialect probe with tally names and every other query with `answer(query)`. */
 function promWith(
   answer: (query: string, c: Captured, res: ServerResponse) => void | Promise<void>,
 ): Handler {
   return (c, res) => {
-    if (c.path.endsWith('/label/__name__/values')) return json(res, 200, NAMES);
+    if (isProbe(c)) return json(res, 200, namesMatrix(TALLY_NAMES));
     return answer(c.params.get('query') ?? '', c, res);
   };
 }
@@ -287,7 +295,7 @@ describe('the wire', () => {
     const snap = await source.snapshot(AT, [THROUGHPUT]);
     await source.close();
     expect(snap.values[SIG.throughput]?.status).toBe('ok');
-    expect(seen.filter((c) => !c.path.includes('/label/')).map((c) => c.path)).toEqual([expected]);
+    expect(seen.filter((c) => !isProbe(c)).map((c) => c.path)).toEqual([expected]);
   });
 
   it('rejects URLs that are not http(s)', () => {
@@ -332,18 +340,13 @@ describe('the wire', () => {
 });
 
 describe('dialect probing', () => {
-  it('reuses an undecided probe across cycles and lists the names again after 5 minutes', async () => {
+  it('reuses an undecided probe across cycles and probes again after 5 minutes', async () => {
     // A source without Temporal metrics leaves the dialect undecided, so it is probed again later.
     const { url, seen } = await fakePrometheus((c, res) => {
-      if (c.path.endsWith('/label/__name__/values')) {
-        return json(res, 200, { status: 'success', data: ['up', 'node_load1'] });
-      }
-      if (c.path.endsWith('/query_range')) {
-        return json(res, 200, { status: 'success', data: { resultType: 'matrix', result: [] } });
-      }
+      if (c.path.endsWith('/query_range')) return json(res, 200, namesMatrix([]));
       return json(res, 200, vector());
     });
-    const probes = () => seen.filter((c) => c.path.endsWith('/label/__name__/values')).length;
+    const probes = () => seen.filter(isProbe).length;
     const source = createPrometheusSource({ url });
     await source.snapshot(AT, [THROUGHPUT]);
     await source.snapshot(AT + 30_000, [THROUGHPUT]);
@@ -362,15 +365,10 @@ describe('dialect probing', () => {
     let down = true;
     const { url, seen } = await fakePrometheus((c, res) => {
       if (down) return json(res, 503, { status: 'error', error: 'starting' });
-      if (c.path.endsWith('/label/__name__/values')) {
-        return json(res, 200, {
-          status: 'success',
-          data: ['temporal_state_transition_count_total'],
-        });
-      }
+      if (isProbe(c)) return json(res, 200, namesMatrix(TALLY_NAMES));
       return json(res, 200, vector());
     });
-    const probes = () => seen.filter((c) => c.path.endsWith('/label/__name__/values')).length;
+    const probes = () => seen.filter(isProbe).length;
     const source = createPrometheusSource({ url });
     await source.snapshot(AT, [THROUGHPUT]);
     expect(source.lastProbe?.reachable).toBe(false);
@@ -379,6 +377,53 @@ describe('dialect probing', () => {
     expect(probes()).toBe(2);
     expect(source.lastProbe?.reachable).toBe(true);
     await source.close();
+  });
+});
+
+describe('the dialect probe on the wire', () => {
+  it('asks for the window only: one evaluation for an hour, hour-long parts for a day', async () => {
+    const { url, seen } = await fakePrometheus(promWith((_q, _c, res) => json(res, 200, vector())));
+    const source = createPrometheusSource({ url });
+    const hour = await source.probe(AT - 3_600_000, AT);
+    const day = await source.probe(AT - 86_400_000, AT);
+    await source.close();
+    expect([hour.dialect.server, hour.origin.server, hour.serverSeriesSeen]).toEqual([
+      'tally',
+      'detected',
+      3, // all three names are catalog server series
+    ]);
+    expect(day.reachable).toBe(true);
+    const [h, d] = seen.filter(isProbe);
+    expect(h?.method).toBe('POST');
+    // `last_over_time(…[step])` at each evaluation covers (t − step, t]: the parts tile the window.
+    expect(h?.params.get('query')).toMatch(
+      /^count by \(__name__\) \(last_over_time\(\{__name__=~"[^"]*\|service_requests_total\|[^"]*"\}\[3600s\]\)\)$/,
+    );
+    expect([h?.params.get('start'), h?.params.get('end'), h?.params.get('step')]).toEqual([
+      String(AT / 1000),
+      String(AT / 1000),
+      '3600',
+    ]);
+    expect(d?.params.get('query')).toContain('[3600s]');
+    expect([d?.params.get('start'), d?.params.get('end'), d?.params.get('step')]).toEqual([
+      String(AT / 1000 - 23 * 3600),
+      String(AT / 1000),
+      '3600',
+    ]);
+  });
+
+  it('a month is cut into at most 30 parts, and a probe that answers no matrix is unreachable', async () => {
+    const { url, seen } = await fakePrometheus((c, res) =>
+      isProbe(c) ? json(res, 200, vector('1')) : json(res, 200, vector()),
+    );
+    const source = createPrometheusSource({ url });
+    const p = await source.probe(AT - 31 * 86_400_000, AT);
+    await source.close();
+    expect(p.reachable).toBe(false);
+    expect(p.warning).toMatch(/^cannot list metric names at 127\.0\.0\.1:\d+: malformed response/);
+    const step = Number(seen[0]?.params.get('step'));
+    expect(step).toBe((31 * 86_400) / 30);
+    expect(seen[0]?.params.get('start')).toBe(String(AT / 1000 - 29 * step));
   });
 });
 
@@ -406,7 +451,7 @@ describe('range queries for replay', () => {
     const source = createPrometheusSource({ url, maxPointsPerRequest: 40 });
     const snaps = await source.range(from, to, step, [THROUGHPUT]);
     await source.close();
-    const ranges = seen.filter((c) => c.path === '/api/v1/query_range');
+    const ranges = seen.filter((c) => c.path === '/api/v1/query_range' && !isProbe(c));
     expect(ranges).toHaveLength(3); // 40 + 40 + 20 points
     expect(ranges.map((c) => c.params.get('step'))).toEqual(['30', '30', '30']);
     expect(snaps).toHaveLength(100);

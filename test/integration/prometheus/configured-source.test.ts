@@ -25,12 +25,21 @@ async function fakePrometheus(): Promise<{ url: string; headers: IncomingHttpHea
     headers.push(req.headers);
     req.resume();
     req.on('end', () => {
-      const names = req.url?.includes('/label/__name__/values') === true;
+      // The dialect probe is the only range query a snapshot sends.
+      const probe = req.url?.endsWith('/query_range') === true;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify(
-          names
-            ? { status: 'success', data: ['state_transition_count_count'] }
+          probe
+            ? {
+                status: 'success',
+                data: {
+                  resultType: 'matrix',
+                  result: [
+                    { metric: { __name__: 'state_transition_count_count' }, values: [[1, '1']] },
+                  ],
+                },
+              }
             : {
                 status: 'success',
                 data: { resultType: 'vector', result: [{ metric: {}, value: [1, '4'] }] },
@@ -60,7 +69,7 @@ describe('createConfiguredSource', () => {
     await source.close();
     expect(source.kind).toBe('prometheus');
     expect(snap.values[SIG.throughput]).toEqual({ status: 'ok', value: 4 });
-    // The label-values probe and the query both carry it.
+    // The dialect probe and the query both carry it.
     expect(headers.map((h) => h.authorization)).toEqual(
       Array(2).fill(`Basic ${Buffer.from('user:p@ss').toString('base64')}`),
     );

@@ -280,7 +280,7 @@ describe('assess at one instant', () => {
     const e = await assessAt(source, f + 10 * 60_000);
     expect(e.state).toBe('stressed');
     expect(e.bottleneck).toBe('server_limited');
-    // one label-values probe plus one query per catalog signal
+    // one dialect probe plus one query per catalog signal
     expect(source.requestCount).toBe(SIGNAL_CATALOG.length + 1);
     await source.close();
   });
