@@ -1,3 +1,5 @@
+import { BodyTooLargeError } from './read-body.js';
+
 /** One line of text, cut to `max` characters (error bodies can be pages of HTML). */
 export function short(text: string, max = 160): string {
   const one = text.replace(/\s+/g, ' ').trim();
@@ -5,10 +7,12 @@ export function short(text: string, max = 160): string {
 }
 
 /**
- * Why a `fetch` failed, in words an operator can act on: a timeout, a closed source, or the
- * network error code under undici's generic "fetch failed". Shared by every source.
+ * Why a `fetch` (or the read of its body) failed, in words an operator can act on: a timeout, a
+ * closed source, a body past its limit, or the network error code under undici's generic "fetch
+ * failed". Shared by every source.
  */
 export function describeFetchError(error: unknown, timeoutMs: number, host: string): string {
+  if (error instanceof BodyTooLargeError) return error.message;
   if (error instanceof Error) {
     if (error.name === 'TimeoutError') return `timed out after ${timeoutMs} ms`;
     if (error.name === 'AbortError') return 'aborted (source closed)';

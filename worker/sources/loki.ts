@@ -12,6 +12,7 @@ import {
   type NarrativePattern,
 } from '../../shared/signals/narrative-patterns.js';
 import { describeFetchError } from './fetch-error.js';
+import { readBodyCapped } from './read-body.js';
 import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
 
 /**
@@ -47,6 +48,16 @@ export const LokiSourceOptionsSchema = z.object({
   timeoutMs: z.number().int().positive().default(10_000),
   /** Extra headers (auth, `X-Scope-OrgID` for multi-tenant Loki). */
   headers: z.record(z.string(), z.string()).default({}),
+  /**
+   * Largest response read per query; past it the narrative is an error instead of the body held
+   * in memory. 1000 lines of a few KB each with their stream labels and Loki's `stats` block fit
+   * many times over. @default 16 MiB
+   */
+  maxResponseBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(16 * 2 ** 20),
 });
 export type LokiSourceOptions = z.input<typeof LokiSourceOptionsSchema>;
 
@@ -154,7 +165,7 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
         headers,
         signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
       });
-      const text = await res.text();
+      const text = await readBodyCapped(res, opts.maxResponseBytes);
       if (!res.ok) {
         return { ok: false, message: `Loki HTTP ${res.status}: ${text.slice(0, 200).trim()}` };
       }

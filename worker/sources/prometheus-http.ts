@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js';
 import { ConfigurationError, messageOf } from '../../shared/errors.js';
 import { describeFetchError, short } from './fetch-error.js';
+import { readBodyCapped } from './read-body.js';
 import { basicAuthorization, splitUrlCredentials } from './url.js';
 
 /**
@@ -95,7 +96,22 @@ export interface PrometheusClientOptions {
   readonly concurrency?: number;
   /** Environment for SigV4 region/credentials defaults (tests pass their own). */
   readonly env?: NodeJS.ProcessEnv;
+  /**
+   * Largest `/api/v1/query` response read (default 8 MiB). An engine query answers one series,
+   * well under 1 KiB; only a runaway selector sends more.
+   */
+  readonly maxResponseBytes?: number;
+  /**
+   * Largest `/api/v1/query_range` response read (default 32 MiB): a 10,000-point chunk of one
+   * series is about 400 KiB, so this leaves room for dozens of series before refusing.
+   */
+  readonly maxRangeResponseBytes?: number;
 }
+
+/** @see PrometheusClientOptions.maxResponseBytes */
+export const DEFAULT_MAX_RESPONSE_BYTES = 8 * 2 ** 20;
+/** @see PrometheusClientOptions.maxRangeResponseBytes */
+export const DEFAULT_MAX_RANGE_RESPONSE_BYTES = 32 * 2 ** 20;
 
 export interface PrometheusClient {
   /** The normalised base URL: no userinfo, query or `/api/v1` suffix. */
@@ -116,6 +132,13 @@ export interface PrometheusClient {
   close(): void;
 }
 
+function positiveBytes(n: number, what: string): number {
+  if (!Number.isInteger(n) || n < 1) {
+    throw new PrometheusConfigError(`${what} must be a positive integer, got ${n}`);
+  }
+  return n;
+}
+
 export function createPrometheusClient(options: PrometheusClientOptions): PrometheusClient {
   const { base, basic } = normalizePrometheusUrl(options.url);
   const auth: PrometheusAuth = options.auth ?? basic ?? { kind: 'none' };
@@ -125,6 +148,16 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   }
   const sign =
     auth.kind === 'sigv4' ? createSigV4Signer(base, auth, options.env ?? process.env) : undefined;
+  const maxBytes = {
+    query: positiveBytes(
+      options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES,
+      'maxResponseBytes',
+    ),
+    query_range: positiveBytes(
+      options.maxRangeResponseBytes ?? DEFAULT_MAX_RANGE_RESPONSE_BYTES,
+      'maxRangeResponseBytes',
+    ),
+  };
   const limit = pLimit(concurrency);
   const closing = new AbortController();
   let requests = 0;
@@ -136,7 +169,11 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
   };
 
   /** One HTTP exchange → the `data` of a success envelope, or a QueryError. */
-  async function exchange(path: string, form: string, budgetMs: number): Promise<unknown> {
+  async function exchange(
+    path: 'query' | 'query_range',
+    form: string,
+    budgetMs: number,
+  ): Promise<unknown> {
     if (closing.signal.aborted) throw new QueryError('source closed');
     const url = endpoint(path);
     let headers: Record<string, string> = {
@@ -158,7 +195,7 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     try {
       const signal = AbortSignal.any([AbortSignal.timeout(budgetMs), closing.signal]);
       res = await fetch(url, { method: 'POST', headers, signal, body: form });
-      text = await res.text();
+      text = await readBodyCapped(res, maxBytes[path]);
     } catch (error) {
       throw new QueryError(describeFetchError(error, budgetMs, url.host));
     }

@@ -53,6 +53,10 @@ export interface PrometheusSourceOptions {
   readonly maxPointsPerRequest?: number;
   /** Environment for SigV4 region/credentials defaults (tests pass their own). */
   readonly env?: NodeJS.ProcessEnv;
+  /** Largest instant-query response read; past it the value is an error (default 8 MiB). */
+  readonly maxResponseBytes?: number;
+  /** Largest range-query response read (replay chunks, the probe; default 32 MiB). */
+  readonly maxRangeResponseBytes?: number;
 }
 
 export interface PrometheusSource extends RangeSignalSource {
@@ -109,6 +113,12 @@ export function createPrometheusSource(options: PrometheusSourceOptions): Promet
     ...(options.auth === undefined ? {} : { auth: options.auth }),
     ...(options.concurrency === undefined ? {} : { concurrency: options.concurrency }),
     ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.maxResponseBytes === undefined
+      ? {}
+      : { maxResponseBytes: options.maxResponseBytes }),
+    ...(options.maxRangeResponseBytes === undefined
+      ? {}
+      : { maxRangeResponseBytes: options.maxRangeResponseBytes }),
   });
   const prober = createDialectProber({
     client,

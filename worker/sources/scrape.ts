@@ -14,6 +14,7 @@ import { evaluateSignal, indexScrape, type Scrape } from '../../shared/signals/m
 import type { SignalDef } from '../../shared/signals/types.js';
 import { failed, type SignalValue, type Snapshot } from '../../shared/signals/value.js';
 import { describeFetchError } from './fetch-error.js';
+import { readBodyCapped } from './read-body.js';
 import type { SignalSource } from './types.js';
 
 /**
@@ -51,6 +52,16 @@ export const ScrapeSourceOptionsSchema = z.object({
    * change. @default 2000
    */
   minIntervalMs: z.number().int().nonnegative().default(2000),
+  /**
+   * Largest exposition read per endpoint; past it the scrape fails (its signals read `error`)
+   * instead of holding the body in memory. A busy history service exposes a few MB to a few tens
+   * of MB; Prometheus itself has no default limit (`body_size_limit`). @default 64 MiB
+   */
+  maxBodyBytes: z
+    .number()
+    .int()
+    .positive()
+    .default(64 * 2 ** 20),
 });
 export type ScrapeSourceOptions = z.input<typeof ScrapeSourceOptionsSchema>;
 
@@ -148,8 +159,12 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
         headers: { accept: 'text/plain;version=0.0.4' },
         signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
       });
-      const body = await res.text();
-      if (!res.ok) return { ok: false, message: `HTTP ${res.status} from ${ep.url}` };
+      if (!res.ok) {
+        // The body of an error page says nothing the status does not; do not download it.
+        await res.body?.cancel().catch(() => {});
+        return { ok: false, message: `HTTP ${res.status} from ${ep.url}` };
+      }
+      const body = await readBodyCapped(res, opts.maxBodyBytes);
       // The endpoint is part of every series' identity (Prometheus's `instance` label), so the
       // same series from two processes stays two series. It lives in the key only: no catalog
       // matcher reads `instance`, and copying every label set each cycle would double the cost.

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLokiSource, LokiSourceConfigError } from '../../../worker/sources/loki.js';
 import { type FakeLoki, type LogStream, startFakeLoki } from '../../support/loki-server.js';
+import { startOversizedServer } from '../../support/oversized-server.js';
 
 /**
  * The Loki narrative source against a local server speaking Loki's `query_range` wire format
@@ -273,5 +274,38 @@ describe('createLokiSource', () => {
     expect(() => createLokiSource({ url: 'http://loki:3100', selectors: ['job="x"'] })).toThrow(
       /stream selector/,
     );
+  });
+
+  it('turns a response past maxResponseBytes into an error naming the limit, and reads the next', async () => {
+    let big = true;
+    const server = await startOversizedServer(
+      () =>
+        big
+          ? 'oversized'
+          : {
+              body: JSON.stringify({
+                status: 'success',
+                data: { resultType: 'streams', result: [] },
+              }),
+            },
+      { totalBytes: 64 * 2 ** 20 },
+    );
+    const source = createLokiSource({
+      url: server.url,
+      selectors: ['{job="temporal"}'],
+      maxResponseBytes: 128 * 1024,
+    });
+    try {
+      expect(await source.narrative(FROM, AT)).toEqual({
+        status: 'error',
+        message: 'Loki query failed: response body larger than the 128 KiB limit',
+      });
+      expect(server.oversized.map((o) => o.complete)).toEqual([false]);
+      big = false;
+      expect(await source.narrative(FROM, AT)).toMatchObject({ status: 'ok' });
+    } finally {
+      await source.close();
+      await server.close();
+    }
   });
 });

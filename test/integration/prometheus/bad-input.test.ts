@@ -10,6 +10,7 @@ import {
   normalizePrometheusUrl,
   PrometheusConfigError,
 } from '../../../worker/sources/prometheus.js';
+import { type OversizedServer, startOversizedServer } from '../../support/oversized-server.js';
 import { freePort } from '../../support/prometheus.js';
 import { expectSigV4Valid } from '../../support/sigv4.js';
 
@@ -495,6 +496,101 @@ describe('range queries for replay', () => {
     await source.close();
     expect(evals.slice(0, 10).every((e) => e.state !== 'unknown')).toBe(true);
     expect(evals.slice(10).map((e) => e.state)).toEqual(Array(10).fill('unknown'));
+  });
+});
+
+describe('response size limits', () => {
+  const oversized: OversizedServer[] = [];
+  afterEach(async () => {
+    await Promise.all(oversized.splice(0).map((s) => s.close()));
+  });
+  const KiB = 1024;
+  const TOTAL = 64 * 2 ** 20; // far past the socket buffers: a reader that reads it all finishes
+
+  /** The probe answers tally names; the queries answer `big()` ? oversized : `vector('1')`. */
+  async function serve(big: () => boolean, declareLength = false): Promise<OversizedServer> {
+    const server = await startOversizedServer(
+      (req) => {
+        const params = new URLSearchParams(req.body);
+        if (params.get('query')?.startsWith('count by (__name__)')) {
+          return { body: JSON.stringify(namesMatrix(TALLY_NAMES)) };
+        }
+        if (big()) return 'oversized';
+        const start = params.get('start');
+        return {
+          body: JSON.stringify(
+            start === null
+              ? vector('1')
+              : {
+                  status: 'success',
+                  data: {
+                    resultType: 'matrix',
+                    result: [{ metric: {}, values: [[Number(start), '1']] }],
+                  },
+                },
+          ),
+        };
+      },
+      { totalBytes: TOTAL, filler: '[1,"1"],', declareLength },
+    );
+    oversized.push(server);
+    return server;
+  }
+
+  it.each([
+    ['streamed', false],
+    ['with a Content-Length', true],
+  ])(
+    'an instant answer past the limit (%s) is an error naming it; the next one reads',
+    async (_how, declared) => {
+      let big = true;
+      const server = await serve(() => big, declared);
+      const source = createPrometheusSource({ url: server.url, maxResponseBytes: 256 * KiB });
+      try {
+        const first = await source.snapshot(AT, [THROUGHPUT]);
+        expect(first.values[SIG.throughput]).toEqual({
+          status: 'error',
+          message: 'response body larger than the 256 KiB limit',
+        });
+        // The read stopped at the limit and closed the connection: the rest was never sent.
+        expect(server.oversized).toHaveLength(1);
+        expect(server.oversized[0]?.complete).toBe(false);
+        big = false;
+        const next = await source.snapshot(AT + 30_000, [THROUGHPUT]);
+        expect(next.values[SIG.throughput]).toEqual({ status: 'ok', value: 1 });
+      } finally {
+        await source.close();
+      }
+    },
+  );
+
+  it('a range chunk past its limit marks its steps as errors; the other chunks read', async () => {
+    let n = 0;
+    const server = await serve(() => n++ === 0);
+    const source = createPrometheusSource({
+      url: server.url,
+      maxRangeResponseBytes: 512 * KiB,
+      maxPointsPerRequest: 2,
+      concurrency: 1,
+    });
+    try {
+      const snaps = await source.range(AT, AT + 3 * 30_000, 30_000, [THROUGHPUT]);
+      expect(snaps.map((x) => x.values[SIG.throughput])).toEqual([
+        { status: 'error', message: 'response body larger than the 512 KiB limit' },
+        { status: 'error', message: 'response body larger than the 512 KiB limit' },
+        { status: 'ok', value: 1 },
+        { status: 'absent' },
+      ]);
+      expect(server.oversized[0]?.complete).toBe(false);
+    } finally {
+      await source.close();
+    }
+  });
+
+  it('refuses a limit that is not a positive integer', () => {
+    expect(() =>
+      createPrometheusSource({ url: 'http://127.0.0.1:9', maxResponseBytes: 0 }),
+    ).toThrow(PrometheusConfigError);
   });
 });
 

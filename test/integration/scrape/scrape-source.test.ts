@@ -5,6 +5,7 @@ import { signalById } from '../../../shared/signals/catalog.js';
 import type { SignalDef } from '../../../shared/signals/types.js';
 import type { Snapshot } from '../../../shared/signals/value.js';
 import { createScrapeSource, ScrapeSourceConfigError } from '../../../worker/sources/scrape.js';
+import { startOversizedServer } from '../../support/oversized-server.js';
 
 /**
  * The direct-scrape source against real HTTP endpoints on loopback that serve Temporal-style
@@ -174,6 +175,40 @@ describe('createScrapeSource', () => {
         });
       }
       await source.close();
+    }
+  });
+
+  it('turns an exposition past maxBodyBytes into errors naming the limit, and reads the next', async () => {
+    let big = true;
+    const server = await startOversizedServer(
+      () =>
+        big
+          ? 'oversized'
+          : { contentType: 'text/plain', body: (history(1) as { body: string }).body },
+      // Comment lines: read whole, the exposition would parse and the scrape succeed.
+      { totalBytes: 64 * 2 ** 20, filler: '# filler\n', contentType: 'text/plain' },
+    );
+    const source = createScrapeSource({
+      urls: [`${server.url}/metrics`],
+      minIntervalMs: 0,
+      maxBodyBytes: 256 * 1024,
+    });
+    try {
+      const snap = await source.snapshot(1, SIGNALS);
+      for (const s of SIGNALS) {
+        expect(value(snap, s.id), s.id).toEqual({
+          status: 'error',
+          message: `scrape of ${server.url}/metrics failed: response body larger than the 256 KiB limit`,
+        });
+      }
+      // Both scrapes of the first call stopped at the limit and closed the connection.
+      expect(server.oversized.map((o) => o.complete)).toEqual([false, false]);
+      big = false;
+      const next = await source.snapshot(2, SIGNALS);
+      expect(value(next, 'runtime.goroutines')).toMatchObject({ status: 'ok', value: 1000 });
+    } finally {
+      await source.close();
+      await server.close();
     }
   });
 
