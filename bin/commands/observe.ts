@@ -12,6 +12,7 @@ import {
   type PrometheusAuth,
   type PrometheusSource,
 } from '../../worker/sources/prometheus.js';
+import { redactText, redactUrl } from '../../worker/sources/redact.js';
 import { createScrapeSource } from '../../worker/sources/scrape.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { CliError, evaluationFormatOption, loadEngineConfig, table } from '../cli-support.js';
@@ -217,7 +218,7 @@ function scrapeSource(raw: string, opts: SourceOpts): SignalSource {
     .filter((u) => u !== '');
   if (urls.length === 0) throw new CliError('--scrape-url needs at least one URL', 2);
   for (const u of urls) {
-    if (!URL.canParse(u)) throw new CliError(`invalid scrape URL: ${u}`, 2);
+    if (!URL.canParse(u)) throw new CliError(`invalid scrape URL: ${redactUrl(u)}`, 2);
   }
   // ScrapeSourceConfigError is a ConfigurationError: exit 2 in bin/copilot.ts.
   return createScrapeSource({
@@ -324,7 +325,7 @@ export function registerObserveCommands(program: Command): void {
             first?.status === 'error' &&
             values.every((v) => v.status === 'error')
           ) {
-            throw new CliError(`cannot scrape ${opts.scrapeUrl}: ${first.message}`);
+            throw new CliError(`cannot scrape ${redactText(opts.scrapeUrl)}: ${first.message}`);
           }
           const e = evaluate(null, snap, config);
           printEvaluation(e, opts.format);

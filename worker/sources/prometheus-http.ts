@@ -4,7 +4,8 @@ import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js'
 import { ConfigurationError, messageOf } from '../../shared/errors.js';
 import { describeFetchError, short } from './fetch-error.js';
 import { readBodyCapped } from './read-body.js';
-import { basicAuthorization, splitUrlCredentials } from './url.js';
+import { redactUrl } from './redact.js';
+import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
 
 /**
  * The HTTP side of the Prometheus source: one client per source that knows the base URL, the
@@ -41,13 +42,21 @@ export function normalizePrometheusUrl(raw: string): { base: URL; basic?: Promet
   try {
     parsed = new URL(raw);
   } catch {
-    throw new PrometheusConfigError(`invalid Prometheus URL: ${raw}`);
+    throw new PrometheusConfigError(`invalid Prometheus URL: ${redactUrl(raw)}`);
   }
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
-    throw new PrometheusConfigError(`Prometheus URL must be http(s): ${raw}`);
+    throw new PrometheusConfigError(`Prometheus URL must be http(s): ${redactUrl(raw)}`);
   }
   // fetch refuses URLs with credentials; move them to a header.
-  const { url, credentials } = splitUrlCredentials(parsed);
+  let split: { url: URL; credentials?: UrlCredentials };
+  try {
+    split = splitUrlCredentials(parsed);
+  } catch {
+    throw new PrometheusConfigError(
+      `invalid Prometheus URL ${redactUrl(raw)}: malformed percent-escape in its credentials`,
+    );
+  }
+  const { url, credentials } = split;
   const basic: PrometheusAuth | undefined =
     credentials === undefined ? undefined : { kind: 'basic', ...credentials };
   url.search = '';

@@ -15,7 +15,9 @@ import type { SignalDef } from '../../shared/signals/types.js';
 import { failed, type SignalValue, type Snapshot } from '../../shared/signals/value.js';
 import { describeFetchError } from './fetch-error.js';
 import { readBodyCapped } from './read-body.js';
+import { redactUrl } from './redact.js';
 import type { SignalSource } from './types.js';
+import { basicAuthorization, splitUrlCredentials } from './url.js';
 
 /**
  * Direct scrape of Temporal `/metrics` endpoints, no Prometheus needed: the embedded default
@@ -89,10 +91,13 @@ function windowSecOf(def: SignalDef): number {
 
 interface EndpointState {
   /**
-   * Identifies the endpoint, as Prometheus's `instance` label does: the whole URL, so two paths
-   * on one host:port are two targets.
+   * Identifies the endpoint in messages and series keys, as Prometheus's `instance` label does:
+   * the whole URL, so two paths on one host:port are two targets, with its secrets redacted.
    */
   readonly url: string;
+  /** What is fetched: the URL without userinfo (fetch refuses it), query tokens kept. */
+  readonly fetchUrl: URL;
+  readonly headers: Readonly<Record<string, string>>;
   /** Series names the endpoint exposed in its last successful scrape; undefined until one. */
   names: Set<string> | undefined;
 }
@@ -142,7 +147,23 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
     );
   }
   const opts = parsed.data;
-  const endpoints: EndpointState[] = opts.urls.map((url) => ({ url, names: undefined }));
+  const endpoints: EndpointState[] = opts.urls.map((raw) => {
+    const url = redactUrl(raw);
+    let split: ReturnType<typeof splitUrlCredentials>;
+    try {
+      split = splitUrlCredentials(new URL(raw));
+    } catch {
+      throw new ScrapeSourceConfigError(
+        `invalid scrape URL ${url}: malformed percent-escape in its credentials`,
+      );
+    }
+    // `user:password@` in the URL becomes basic auth, as for Prometheus and Loki.
+    const headers: Record<string, string> = { accept: 'text/plain;version=0.0.4' };
+    if (split.credentials !== undefined) {
+      headers.authorization = basicAuthorization(split.credentials);
+    }
+    return { url, fetchUrl: split.url, headers, names: undefined };
+  });
   const lifetime = new AbortController();
   let history: Scrape[] = [];
   let keepNames = namesForAllDialects(
@@ -155,8 +176,8 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
 
   async function scrapeOne(ep: EndpointState): Promise<EndpointResult> {
     try {
-      const res = await fetch(ep.url, {
-        headers: { accept: 'text/plain;version=0.0.4' },
+      const res = await fetch(ep.fetchUrl, {
+        headers: ep.headers,
         signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
       });
       if (!res.ok) {
@@ -176,7 +197,7 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
       });
       return { ok: true, samples, names };
     } catch (error) {
-      const reason = describeFetchError(error, opts.timeoutMs, new URL(ep.url).host);
+      const reason = describeFetchError(error, opts.timeoutMs, ep.fetchUrl.host);
       return { ok: false, message: `scrape of ${ep.url} failed: ${reason}` };
     }
   }

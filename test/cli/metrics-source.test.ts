@@ -1,0 +1,134 @@
+import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../support/prometheus.js';
+
+/**
+ * `copilot assess` / `replay` run as a user runs them (`npx tsx bin/copilot.ts …`), against local
+ * servers: what they print about a metrics source never carries its credentials.
+ */
+
+function copilot(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const clean = { ...process.env };
+    for (const k of ['PROMETHEUS_URL', 'AMP_WORKSPACE_URL', 'COPILOT_SCRAPE_URLS']) delete clean[k];
+    const child = spawn('npx', ['tsx', 'bin/copilot.ts', ...args], {
+      cwd: process.cwd(),
+      env: { ...clean, ...env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const BASIC = `Basic ${Buffer.from('user:secret').toString('base64')}`;
+let server: Server;
+let port: number;
+let dead: number;
+const seen: { url: string; authorization: string | undefined }[] = [];
+
+beforeAll(async () => {
+  // A Temporal /metrics endpoint behind basic auth: it answers only with the URL's credentials.
+  let n = 0;
+  server = createServer((req, res) => {
+    seen.push({ url: req.url ?? '', authorization: req.headers.authorization });
+    if (req.headers.authorization !== BASIC) {
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end('unauthorized');
+      return;
+    }
+    n++;
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end(
+      [
+        `state_transition_count_count{service_name="history"} ${100 + n * 50}`,
+        `workflow_success{service_name="history"} ${10 + n * 5}`,
+        'num_goroutines{service_name="history"} 1000',
+        '',
+      ].join('\n'),
+    );
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+  dead = await freePort();
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((r) => server.close(r));
+});
+
+describe('credentials never appear in what the CLI prints', () => {
+  it('assess --scrape-url with user:secret@ sends them as basic auth and prints none of them', async () => {
+    const r = await copilot([
+      'assess',
+      '--scrape-url',
+      `http://user:secret@127.0.0.1:${port}/metrics`,
+      '--format',
+      'json',
+    ]);
+    expect(r.stderr).not.toContain('secret');
+    expect(r.stdout).not.toContain('secret');
+    expect(r.code).toBe(0);
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen.every((s) => s.authorization === BASIC)).toBe(true);
+    expect(JSON.parse(r.stdout)).toHaveProperty('state');
+  });
+
+  it.each([
+    ['user:secret@ on a dead port', `http://user:secret@127.0.0.1:{dead}/metrics`, 'user:***@'],
+    ['a query token on a dead port', `http://127.0.0.1:{dead}/metrics?token=secret`, 'token=***'],
+    [
+      'a query token among several URLs',
+      `http://127.0.0.1:{dead}/metrics?access_token=secret,http://u:secret@127.0.0.1:{dead}/m`,
+      'access_token=***',
+    ],
+  ])('assess --scrape-url with %s fails with one line and no secret', async (_what, raw, shown) => {
+    const r = await copilot(['assess', '--scrape-url', raw.replaceAll('{dead}', String(dead))]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^copilot: cannot scrape /);
+    expect(r.stderr).toContain(shown);
+    expect(r.stderr).toMatch(/ECONNREFUSED/);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('secret');
+  });
+
+  it.each([
+    [['--prometheus-url', 'http://user:secret@127.0.0.1:{dead}'], 1],
+    [['--prometheus-url', 'ftp://user:secret@127.0.0.1:{dead}'], 2],
+    [['--prometheus-url', 'http://user:secret@[::1'], 2],
+  ])('assess %j prints no secret (exit %i)', async (flags, code) => {
+    const r = await copilot([
+      'assess',
+      ...flags.map((f) => f.replaceAll('{dead}', String(dead))),
+      '--at',
+      '2026-01-05T00:00:00Z',
+    ]);
+    expect(r.code).toBe(code);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(`${r.stdout}${r.stderr}`).not.toContain('secret');
+  });
+
+  it('replay with PROMETHEUS_URL carrying credentials prints no secret', async () => {
+    const r = await copilot(
+      ['replay', '--from', '2026-01-05T00:00:00Z', '--to', '2026-01-05T00:10:00Z'],
+      { PROMETHEUS_URL: `http://user:secret@127.0.0.1:${dead}/?api_key=secret` },
+    );
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /^copilot: cannot list metric names at 127\.0\.0\.1:\d+: .*ECONNREFUSED\n$/,
+    );
+    expect(`${r.stdout}${r.stderr}`).not.toContain('secret');
+  });
+});
