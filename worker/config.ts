@@ -4,6 +4,7 @@ import { ConfigurationError } from '../shared/errors.js';
 import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
 import { ClusterNameSchema } from '../shared/models/cluster.js';
 import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
+import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
 
 /**
  * Every environment variable the worker reads, validated once at start-up. The README lists
@@ -60,10 +61,8 @@ export interface WorkerSettings {
   readonly env: WorkerEnv;
   readonly engineConfig: EngineConfigInput;
   readonly intervalMs: number;
-  readonly metrics:
-    | { readonly kind: 'prometheus'; readonly url: string; readonly sigv4: boolean }
-    | { readonly kind: 'scrape'; readonly urls: string[] }
-    | { readonly kind: 'none' };
+  /** The metrics source to open with `openMetricsSource` (worker/sources/select.ts). */
+  readonly metrics: MetricsTarget;
   /** The store to open with `openStoreTarget` (shared/store/target.ts). */
   readonly storeTarget: AnyStoreTarget;
 }
@@ -108,27 +107,9 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
-  const chosen = [env.PROMETHEUS_URL, env.AMP_WORKSPACE_URL, env.COPILOT_SCRAPE_URLS].filter(
-    (x) => x !== undefined,
-  );
-  if (chosen.length > 1) {
-    throw new ConfigError(
-      'set only one of PROMETHEUS_URL, AMP_WORKSPACE_URL and COPILOT_SCRAPE_URLS',
-    );
-  }
-  const metrics: WorkerSettings['metrics'] =
-    env.AMP_WORKSPACE_URL !== undefined
-      ? { kind: 'prometheus', url: env.AMP_WORKSPACE_URL, sigv4: true }
-      : env.PROMETHEUS_URL !== undefined
-        ? { kind: 'prometheus', url: env.PROMETHEUS_URL, sigv4: false }
-        : env.COPILOT_SCRAPE_URLS !== undefined
-          ? {
-              kind: 'scrape',
-              urls: env.COPILOT_SCRAPE_URLS.split(',')
-                .map((u) => u.trim())
-                .filter((u) => u !== ''),
-            }
-          : { kind: 'none' };
+  // Two sources at once throws MetricsSourceConfigError, a ConfigurationError like ConfigError,
+  // with the message `copilot assess` and `replay` give for the same variables.
+  const metrics = selectMetricsSource(env);
   const storeTarget = storeFrom(env);
   return {
     env,

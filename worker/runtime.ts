@@ -9,8 +9,7 @@ import { createActivities } from './activities/index.js';
 import { lokiPatternSource } from './activities/log-patterns.js';
 import type { WorkerSettings } from './config.js';
 import { createLokiSource } from './sources/loki.js';
-import { createPrometheusSource } from './sources/prometheus.js';
-import { createScrapeSource } from './sources/scrape.js';
+import { openMetricsSource } from './sources/select.js';
 import type { SignalSource } from './sources/types.js';
 import type { StartOptions } from './starter.js';
 
@@ -26,34 +25,7 @@ export function createConfiguredSource(
   settings: WorkerSettings,
   fallbackScrapeUrls: readonly string[] = [],
 ): SignalSource {
-  const m = settings.metrics;
-  const dialect = settings.env.COPILOT_METRICS_DIALECT;
-  if (m.kind === 'prometheus') {
-    return createPrometheusSource({
-      url: m.url,
-      // No `auth` unless SigV4: an explicit one would override the basic credentials the source
-      // takes from a `user:password@` URL.
-      ...(m.sigv4
-        ? {
-            auth: {
-              kind: 'sigv4' as const,
-              ...(settings.env.AWS_REGION === undefined ? {} : { region: settings.env.AWS_REGION }),
-            },
-          }
-        : {}),
-      dialect: { server: dialect },
-    });
-  }
-  const urls = m.kind === 'scrape' ? m.urls : [...fallbackScrapeUrls];
-  if (urls.length === 0) {
-    throw new Error(
-      'no metrics source: set PROMETHEUS_URL, AMP_WORKSPACE_URL or COPILOT_SCRAPE_URLS',
-    );
-  }
-  return createScrapeSource({
-    urls,
-    ...(dialect === 'auto' ? {} : { dialect: { server: dialect } }),
-  });
+  return openMetricsSource(settings.metrics, { fallbackScrapeUrls });
 }
 
 /**

@@ -6,14 +6,18 @@ import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
 import { observeAll } from '../../shared/health/observation.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import type { PrometheusSource } from '../../worker/sources/prometheus.js';
+import { redactUrl } from '../../worker/sources/redact.js';
 import {
-  createPrometheusSource,
-  type DialectChoice,
-  type PrometheusAuth,
-  type PrometheusSource,
-} from '../../worker/sources/prometheus.js';
-import { redactText, redactUrl } from '../../worker/sources/redact.js';
-import { createScrapeSource } from '../../worker/sources/scrape.js';
+  type MetricsFlags,
+  MetricsSourceConfigError,
+  NO_SOURCE,
+  type OpenMetricsOptions,
+  openMetricsSource,
+  type PrometheusTarget,
+  type ScrapeTarget,
+  selectMetricsSource,
+} from '../../worker/sources/select.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { CliError, evaluationFormatOption, loadEngineConfig, table } from '../cli-support.js';
 import { printEvaluation, toLine } from '../report.js';
@@ -88,15 +92,8 @@ export function parseInstant(raw: string, what: string): number {
   return ms;
 }
 
-interface SourceOpts {
-  prometheusUrl?: string;
-  bearerToken?: string;
-  basicAuth?: string;
-  sigv4?: boolean;
-  region?: string;
-  dialect: 'auto' | 'tally' | 'otel';
-  sdkDialect?: 'core' | 'go';
-  sdkPrefix?: string;
+/** The flags of `addSourceOptions`, as commander hands them over. */
+interface SourceOpts extends MetricsFlags {
   timeout: string;
   concurrency: string;
 }
@@ -108,57 +105,43 @@ function positiveInt(raw: string, what: string): number {
   return n;
 }
 
-/** Builds the Prometheus/AMP source from flags, then `PROMETHEUS_URL` / `AMP_WORKSPACE_URL`. */
+/**
+ * The metrics source the flags name, else the environment (`PROMETHEUS_URL`,
+ * `AMP_WORKSPACE_URL`, `COPILOT_SCRAPE_URLS`, `COPILOT_METRICS_DIALECT`, `AWS_REGION`), chosen
+ * by the selector the worker uses: the same conflicts are refused with the same message
+ * (MetricsSourceConfigError, a ConfigurationError: exit 2 in bin/copilot.ts).
+ */
+export function selectFromOptions(
+  opts: SourceOpts,
+  env: NodeJS.ProcessEnv = process.env,
+): PrometheusTarget | ScrapeTarget {
+  const target = selectMetricsSource(env, opts);
+  if (target.kind === 'none') throw new MetricsSourceConfigError(NO_SOURCE);
+  return target;
+}
+
+function openOptions(opts: SourceOpts, env: NodeJS.ProcessEnv): OpenMetricsOptions {
+  return {
+    timeoutMs: positiveInt(opts.timeout, 'timeout'),
+    concurrency: positiveInt(opts.concurrency, 'concurrency'),
+    env,
+  };
+}
+
+/** Builds the Prometheus/AMP source `replay` needs; a scrape has no history to replay. */
 export function prometheusFromOptions(
   opts: SourceOpts,
   env: NodeJS.ProcessEnv = process.env,
 ): PrometheusSource {
-  const ampUrl = env.AMP_WORKSPACE_URL;
-  const url = opts.prometheusUrl ?? env.PROMETHEUS_URL ?? ampUrl;
-  if (url === undefined || url === '') {
+  const target = selectFromOptions(opts, env);
+  if (target.kind !== 'prometheus') {
     throw new CliError(
-      'no source: pass --prometheus-url, or set PROMETHEUS_URL or AMP_WORKSPACE_URL',
+      'replay reads history from Prometheus, and a direct scrape has none: pass --prometheus-url, or set PROMETHEUS_URL or AMP_WORKSPACE_URL instead of COPILOT_SCRAPE_URLS',
       2,
     );
   }
-  const chosen = [
-    opts.bearerToken !== undefined,
-    opts.basicAuth !== undefined,
-    opts.sigv4 === true,
-  ];
-  if (chosen.filter(Boolean).length > 1) {
-    throw new CliError('choose one of --bearer-token, --basic-auth and --sigv4', 2);
-  }
-  let auth: PrometheusAuth | undefined;
-  if (opts.bearerToken !== undefined) auth = { kind: 'bearer', token: opts.bearerToken };
-  else if (opts.basicAuth !== undefined) {
-    const i = opts.basicAuth.indexOf(':');
-    if (i < 1) throw new CliError('--basic-auth must be user:password', 2);
-    auth = {
-      kind: 'basic',
-      username: opts.basicAuth.slice(0, i),
-      password: opts.basicAuth.slice(i + 1),
-    };
-  } else if (
-    opts.sigv4 === true ||
-    (opts.prometheusUrl === undefined && env.PROMETHEUS_URL === undefined && ampUrl !== undefined)
-  ) {
-    auth = { kind: 'sigv4', ...(opts.region === undefined ? {} : { region: opts.region }) };
-  }
-  const dialect: DialectChoice = {
-    server: opts.dialect,
-    sdk: opts.sdkDialect ?? 'auto',
-    ...(opts.sdkPrefix === undefined ? {} : { sdkPrefix: opts.sdkPrefix }),
-  };
   // Configuration mistakes (PrometheusConfigError, SigV4ConfigError) exit 2 in bin/copilot.ts.
-  return createPrometheusSource({
-    url,
-    dialect,
-    timeoutMs: positiveInt(opts.timeout, 'timeout'),
-    concurrency: positiveInt(opts.concurrency, 'concurrency'),
-    ...(auth === undefined ? {} : { auth }),
-    env,
-  });
+  return openMetricsSource(target, openOptions(opts, env));
 }
 
 /** Fails with one line when the source cannot be reached; warns when it has no Temporal metrics. */
@@ -170,15 +153,20 @@ async function checkSource(source: PrometheusSource, from: number, to: number): 
 
 function addSourceOptions(cmd: Command): Command {
   return cmd
-    .option('--prometheus-url <url>', 'Prometheus, Mimir or AMP base URL (env PROMETHEUS_URL)')
+    .option(
+      '--prometheus-url <url>',
+      'Prometheus, Mimir or AMP base URL (env PROMETHEUS_URL, or AMP_WORKSPACE_URL with SigV4)',
+    )
     .option('--bearer-token <token>', 'bearer token for the Prometheus API')
     .option('--basic-auth <user:password>', 'basic auth for the Prometheus API')
     .option('--sigv4', 'sign requests with SigV4 for AMP (implied by env AMP_WORKSPACE_URL)')
     .option('--region <region>', 'AWS region for SigV4 (default: from the URL, then AWS_REGION)')
     .addOption(
-      new Option('--dialect <dialect>', 'server metric dialect')
-        .choices(['auto', 'tally', 'otel'])
-        .default('auto'),
+      // No commander default: an unset flag leaves COPILOT_METRICS_DIALECT, then auto.
+      new Option(
+        '--dialect <dialect>',
+        'server metric dialect (env COPILOT_METRICS_DIALECT; default: auto, detected)',
+      ).choices(['auto', 'tally', 'otel']),
     )
     .addOption(
       new Option(
@@ -208,28 +196,6 @@ function lineTable(evals: readonly DecisionSummary[]): string {
     ]);
   }
   return table(rows);
-}
-
-/** The direct scrape of Temporal `/metrics` endpoints (no Prometheus involved). */
-function scrapeSource(raw: string, opts: SourceOpts): SignalSource {
-  const urls = raw
-    .split(',')
-    .map((u) => u.trim())
-    .filter((u) => u !== '');
-  if (urls.length === 0) throw new CliError('--scrape-url needs at least one URL', 2);
-  for (const u of urls) {
-    if (!URL.canParse(u)) throw new CliError(`invalid scrape URL: ${redactUrl(u)}`, 2);
-  }
-  // ScrapeSourceConfigError is a ConfigurationError: exit 2 in bin/copilot.ts.
-  return createScrapeSource({
-    urls,
-    timeoutMs: positiveInt(opts.timeout, 'timeout'),
-    dialect: {
-      ...(opts.dialect === 'auto' ? {} : { server: opts.dialect }),
-      ...(opts.sdkDialect === undefined ? {} : { sdk: opts.sdkDialect }),
-      ...(opts.sdkPrefix === undefined ? {} : { sdkPrefix: opts.sdkPrefix }),
-    },
-  });
 }
 
 /** `copilot replay` and `copilot assess`: the engine over a real metrics source. */
@@ -298,16 +264,16 @@ export function registerObserveCommands(program: Command): void {
       ) => {
         const at = opts.at === undefined ? Date.now() : parseInstant(opts.at, '--at');
         const config = loadEngineConfig(opts.config);
+        const target = selectFromOptions(opts);
         let source: SignalSource;
-        if (opts.scrapeUrl !== undefined) {
+        if (target.kind === 'scrape') {
           // A scrape reads the endpoints as they are now; it has no history to evaluate at --at.
-          if (opts.at !== undefined) throw new CliError('--at cannot be used with --scrape-url', 2);
-          if (opts.prometheusUrl !== undefined) {
-            throw new CliError('choose one of --prometheus-url and --scrape-url', 2);
+          if (opts.at !== undefined) {
+            throw new CliError('--at cannot be used with a direct scrape (--scrape-url)', 2);
           }
-          source = scrapeSource(opts.scrapeUrl, opts);
+          source = openMetricsSource(target, openOptions(opts, process.env));
         } else {
-          const prom = prometheusFromOptions(opts);
+          const prom = openMetricsSource(target, openOptions(opts, process.env));
           try {
             await checkSource(prom, at - 3_600_000, at);
           } catch (error) {
@@ -321,11 +287,12 @@ export function registerObserveCommands(program: Command): void {
           const values = Object.values(snap.values);
           const first = values[0];
           if (
-            opts.scrapeUrl !== undefined &&
+            target.kind === 'scrape' &&
             first?.status === 'error' &&
             values.every((v) => v.status === 'error')
           ) {
-            throw new CliError(`cannot scrape ${redactText(opts.scrapeUrl)}: ${first.message}`);
+            const urls = target.urls.map((u) => redactUrl(u)).join(',');
+            throw new CliError(`cannot scrape ${urls}: ${first.message}`);
           }
           const e = evaluate(null, snap, config);
           printEvaluation(e, opts.format);

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadWorkerSettings } from '../../worker/config.js';
 import { freePort } from '../support/prometheus.js';
 
 /**
@@ -130,5 +131,58 @@ describe('credentials never appear in what the CLI prints', () => {
       /^copilot: cannot list metric names at 127\.0\.0\.1:\d+: .*ECONNREFUSED\n$/,
     );
     expect(`${r.stdout}${r.stderr}`).not.toContain('secret');
+  });
+});
+
+describe('one metrics-source selector for the worker and the CLI', () => {
+  const BOTH = {
+    PROMETHEUS_URL: 'http://127.0.0.1:9/',
+    AMP_WORKSPACE_URL: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
+  };
+  /** What the worker says for the same variables (it refuses to start with this message). */
+  const workerRefusal = (() => {
+    try {
+      loadWorkerSettings(BOTH);
+    } catch (error) {
+      return (error as Error).message;
+    }
+    throw new Error('the worker accepted PROMETHEUS_URL with AMP_WORKSPACE_URL');
+  })();
+
+  it.each([
+    [['assess', '--format', 'line']],
+    [['replay', '--from', '2026-01-05T00:00:00Z', '--to', '2026-01-05T00:10:00Z']],
+  ])(
+    '%j with PROMETHEUS_URL and AMP_WORKSPACE_URL refuses as the worker does, exit 2',
+    async (args) => {
+      expect(workerRefusal).toBe(
+        'set only one of PROMETHEUS_URL, AMP_WORKSPACE_URL and COPILOT_SCRAPE_URLS',
+      );
+      const r = await copilot(args, BOTH);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`copilot: ${workerRefusal}\n`);
+      expect(r.stdout).toBe('');
+    },
+  );
+
+  it('a --prometheus-url flag wins over the environment', async () => {
+    const r = await copilot(
+      ['assess', '--prometheus-url', `http://127.0.0.1:${dead}`, '--at', '2026-01-05T00:00:00Z'],
+      BOTH,
+    );
+    // Not the configuration refusal: the flag's source was chosen, and it is down.
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      new RegExp(`^copilot: cannot list metric names at 127\\.0\\.0\\.1:${dead}: `),
+    );
+  });
+
+  it('replay refuses a direct scrape (no history) with exit 2', async () => {
+    const r = await copilot(
+      ['replay', '--from', '2026-01-05T00:00:00Z', '--to', '2026-01-05T00:10:00Z'],
+      { COPILOT_SCRAPE_URLS: `http://127.0.0.1:${port}/metrics` },
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^copilot: replay reads history from Prometheus/);
   });
 });

@@ -6,7 +6,7 @@ describe('loadWorkerSettings', () => {
   it('defaults to the embedded store, no metrics source, a 30 s cadence', () => {
     const s = loadWorkerSettings({});
     expect(s.storeTarget).toEqual({ dialect: 'embedded', dataDir: '.copilot/data' });
-    expect(s.metrics).toEqual({ kind: 'none' });
+    expect(s.metrics).toEqual({ kind: 'none', dialect: { server: 'auto', sdk: 'auto' } });
     expect(s.intervalMs).toBe(30_000);
     expect(s.env).toMatchObject({
       TEMPORAL_NAMESPACE: 'default',
@@ -23,7 +23,8 @@ describe('loadWorkerSettings', () => {
     ).toEqual({
       kind: 'prometheus',
       url: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
-      sigv4: true,
+      auth: { kind: 'sigv4', region: 'eu-west-1' },
+      dialect: { server: 'auto', sdk: 'auto' },
     });
     expect(
       loadWorkerSettings({ COPILOT_SCRAPE_URLS: 'http://h:9090/metrics, http://m:9090/metrics' })
@@ -31,6 +32,7 @@ describe('loadWorkerSettings', () => {
     ).toEqual({
       kind: 'scrape',
       urls: ['http://h:9090/metrics', 'http://m:9090/metrics'],
+      dialect: { server: 'auto', sdk: 'auto' },
     });
   });
 
@@ -55,6 +57,11 @@ describe('loadWorkerSettings', () => {
       { PROMETHEUS_URL: 'http://p:9090', COPILOT_SCRAPE_URLS: 'http://h/metrics' },
       'set only one of PROMETHEUS_URL',
     ],
+    [
+      { PROMETHEUS_URL: 'http://p:9090', AMP_WORKSPACE_URL: 'https://aps-workspaces.x/ws' },
+      'set only one of PROMETHEUS_URL, AMP_WORKSPACE_URL and COPILOT_SCRAPE_URLS',
+    ],
+    [{ COPILOT_SCRAPE_URLS: 'ftp://h/metrics' }, 'invalid scrape URL in COPILOT_SCRAPE_URLS'],
     [
       { COPILOT_DATABASE_URL: 'postgres://x', COPILOT_DSQL_ENDPOINT: 'abc.dsql.eu-west-1.on.aws' },
       'set only one of COPILOT_DATABASE_URL',
