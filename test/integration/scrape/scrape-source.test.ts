@@ -212,6 +212,41 @@ describe('createScrapeSource', () => {
     }
   });
 
+  it('a quantile over a window without observations is absent, a failed scrape is an error', async () => {
+    // The histogram exists but never moves: no requests in the window, not a failed query.
+    const idle = await endpoint(() => ({
+      body: [
+        '# TYPE persistence_latency histogram',
+        'persistence_latency_bucket{service_name="history",le="0.01"} 90',
+        'persistence_latency_bucket{service_name="history",le="0.1"} 100',
+        'persistence_latency_bucket{service_name="history",le="+Inf"} 100',
+        'persistence_latency_count{service_name="history"} 100',
+        'persistence_latency_sum{service_name="history"} 2',
+        '',
+      ].join('\n'),
+    }));
+    const p99 = [sig('persistence.latency_p99_ms')];
+    // Control: the same two scrapes of a histogram that moves give a value, so the absent value
+    // below is "no observations", not "fewer than two scrapes".
+    const busy = await endpoint(history);
+    const control = createScrapeSource({ urls: [busy.url], minIntervalMs: 50 });
+    expect(value(await control.snapshot(1, p99), 'persistence.latency_p99_ms')).toMatchObject({
+      status: 'ok',
+    });
+    await control.close();
+    const source = createScrapeSource({ urls: [idle.url], minIntervalMs: 50 });
+    expect(value(await source.snapshot(1, p99), 'persistence.latency_p99_ms')).toEqual({
+      status: 'absent',
+    });
+    await idle.close();
+    const after = await source.snapshot(2, p99);
+    expect(value(after, 'persistence.latency_p99_ms')).toMatchObject({
+      status: 'error',
+      message: expect.stringContaining('ECONNREFUSED'),
+    });
+    await source.close();
+  });
+
   it('detects the OpenTelemetry dialect from the names, and honours an override', async () => {
     const otel = await endpoint((n) => ({
       body: [
