@@ -1,6 +1,7 @@
 import { apiBench } from './api.bench.js';
 import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
+import { historyBench } from './history.bench.js';
 import { scrapeBench } from './scrape.bench.js';
 import { sourcesBench } from './sources.bench.js';
 import { storeBench } from './store.bench.js';
@@ -15,6 +16,7 @@ const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['direct scrape', scrapeBench],
   ['state store', storeBench],
   ['signal acquisition (Prometheus)', sourcesBench],
+  ['observer history', historyBench],
   ['worker steady state', workerBench],
   ['JSON API', apiBench],
 ];

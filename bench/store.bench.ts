@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Sql } from 'postgres';
+import { DEFAULT_ENGINE_CONFIG } from '../shared/health/config.js';
 import { evaluate } from '../shared/health/engine.js';
+import { storedSignalsOf } from '../shared/models/stored-evaluation.js';
 import { openStore } from '../shared/store/connection.js';
 import { runMigrations } from '../shared/store/migrations.js';
 import {
@@ -10,11 +12,15 @@ import {
   signalSeries,
 } from '../shared/store/reads.js';
 import { deleteOlderThan } from '../shared/store/retention.js';
-import { ensureCluster, signalValuesOf } from '../shared/store/writes.js';
+import { ensureCluster } from '../shared/store/writes.js';
 import { HEALTHY, snapshot } from '../test/helpers/snapshots.js';
 import { startTestPostgres } from '../test/support/postgres.js';
 
 export const CYCLE_S = 30;
+/** The statuses a healthy cycle stores: the catalog signals a dev-server-like source lacks. */
+const STATUS = JSON.stringify(
+  storedSignalsOf(snapshot(HEALTHY, 0), DEFAULT_ENGINE_CONFIG.maxSampleAgeSec).status,
+);
 export const END = Date.UTC(2026, 10, 28);
 
 function percentile(sorted: readonly number[], p: number): number {
@@ -51,12 +57,14 @@ export async function load(
 ) {
   const start = new Date(END - rows * CYCLE_S * 1000);
   await sql`
-    INSERT INTO evaluations (id, cluster_id, workflow_id, cycle, observed_at, state, previous_state,
-      changed, reason, scale_band, bottleneck, evaluation, signal_values)
-    SELECT gen_random_uuid(), ${clusterId}::uuid, 'observe-bench', i, t,
+    INSERT INTO evaluations (id, cluster_id, workflow_id, run_id, cycle, interval_ms, observed_at,
+      state, previous_state, changed, reason, scale_band, bottleneck, evaluation, signal_values,
+      signal_status)
+    SELECT gen_random_uuid(), ${clusterId}::uuid, 'observe-bench', 'run-1', i, 30000, t,
       'happy', 'happy', false, 'healthy', 'mid-scale', 'healthy',
       replace(${template}, '"observedAt":0,', '"observedAt":' || (extract(epoch FROM t) * 1000)::bigint || ','),
-      replace(replace(${values}, '__TP__', (100 + i % 50)::text), '__LAT__', (40 + i % 17)::text)
+      replace(replace(${values}, '__TP__', (100 + i % 50)::text), '__LAT__', (40 + i % 17)::text),
+      ${STATUS}
     FROM generate_series(0, ${rows - 1}) AS i,
       LATERAL (SELECT ${start}::timestamptz + i * interval '30 seconds' AS t) AS ts`;
   // One scheduled assessment every 5 minutes, as the explainer writes them.
@@ -86,7 +94,7 @@ export async function storeBench(): Promise<string[]> {
     const compact = { ...evaluation, gates: evaluation.gates.filter((g) => g.fired) };
     const template = JSON.stringify(compact);
     const values = JSON.stringify({
-      ...signalValuesOf(snapshot(HEALTHY, 0)),
+      ...storedSignalsOf(snapshot(HEALTHY, 0), DEFAULT_ENGINE_CONFIG.maxSampleAgeSec).values,
       'state_transitions.throughput_per_sec': '__TP__',
       'persistence.latency_p99_ms': '__LAT__',
     }).replace(/"(__TP__|__LAT__)"/g, '$1');
@@ -135,6 +143,29 @@ export async function storeBench(): Promise<string[]> {
     lines.push(
       await measure('state changes over the whole year (changesOnly)', 200, 20, (i) =>
         evaluationTimeline(sql, { clusterId: pick(i), from: 0, to: END, changesOnly: true }),
+      ),
+    );
+    const monthAgo = END - 30 * 86_400_000;
+    lines.push(
+      await measure(
+        'timeline, last 30 days downsampled to fit 5,000 rows (10 min buckets)',
+        50,
+        5,
+        (i) => evaluationTimeline(sql, { clusterId: pick(i), from: monthAgo, to: END }),
+      ),
+    );
+    lines.push(
+      await measure('sparklines, 3 signals over 30 days downsampled (15 min buckets)', 50, 5, (i) =>
+        signalSeries(sql, {
+          clusterId: pick(i),
+          signalIds: [
+            'state_transitions.throughput_per_sec',
+            'persistence.latency_p99_ms',
+            'history.backlog_age_sec',
+          ],
+          from: monthAgo,
+          to: END,
+        }),
       ),
     );
     lines.push(

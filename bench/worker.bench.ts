@@ -7,8 +7,9 @@ import { loadWorkerSettings } from '../worker/config.js';
 import { freePort } from '../worker/free-port.js';
 import { createConfiguredSource, createRuntime, openConfiguredStore } from '../worker/runtime.js';
 import type { SignalSource } from '../worker/sources/types.js';
-import { startCopilotWorkflows } from '../worker/starter.js';
+import { startCopilotWorkflows, workflowIds } from '../worker/starter.js';
 import { findTemporalCli } from '../worker/temporal-cli.js';
+import { describeFootprint, historyFootprint } from './history.bench.js';
 
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -87,6 +88,11 @@ export async function workerBench(): Promise<string[]> {
   const rows = await storeHandle.store.sql<{ observed_at: Date; recorded_at: Date }[]>`
     SELECT observed_at, recorded_at FROM evaluations WHERE observed_at >= ${since} ORDER BY observed_at`;
   const latency = rows.map((r) => r.recorded_at.getTime() - r.observed_at.getTime());
+  // What each cycle costs the observer's own history, in steady state (no state change).
+  const history = await runtime.client.workflow
+    .getHandle(workflowIds('bench').observer)
+    .fetchHistory();
+  const footprint = historyFootprint(history);
 
   runtime.shutdown();
   await running.catch(() => undefined);
@@ -100,6 +106,7 @@ export async function workerBench(): Promise<string[]> {
     `${rows.length} cycles in ${(wallMs / 1000).toFixed(0)} s at a 2 s cadence (dev server + PGlite + direct scrape of the server's /metrics, in one process with the worker)`,
     `cycle latency, cycle instant → evaluation stored: p50 ${pct(latency, 50).toFixed(0)} ms, p99 ${pct(latency, 99).toFixed(0)} ms, max ${Math.max(...latency).toFixed(0)} ms`,
     `of which the source (scrape + parse + all catalog measures): p50 ${pct(sourceMs, 50).toFixed(0)} ms, p99 ${pct(sourceMs, 99).toFixed(0)} ms`,
+    describeFootprint('observer history in steady state', footprint),
     `worker process: RSS ${pct(rss, 50).toFixed(0)} MiB median (max ${Math.max(...rss).toFixed(0)}), heap used ${pct(heap, 50).toFixed(0)} MiB median; CPU ${cpuPct.toFixed(1)} % of one core (user+system over the minute)`,
   ];
 }

@@ -6,38 +6,11 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import type { Sql } from 'postgres';
-import {
-  isKnownSignal,
-  toClustersResponse,
-  toGatesResponse,
-  toIssuesResponse,
-  toLogPatternsResponse,
-  toServicesResponse,
-  toSignalsResponse,
-  toStatusResponse,
-  toSummaryResponse,
-  toTimelineResponse,
-} from '../shared/api/mapping.js';
-import { openApiDocument, type RouteId } from '../shared/api/routes.js';
-import type { Severity } from '../shared/models/issue.js';
-import {
-  evaluationTimeline,
-  findCluster,
-  issuesOfAssessment,
-  latestAssessment,
-  latestEvaluation,
-  latestStatus,
-  listClusters,
-  recentLogPatterns,
-  signalSeries,
-} from '../shared/store/reads.js';
+import { DEFAULT_STALENESS, type StalenessPolicy } from '../shared/models/freshness.js';
 import { type AuthMode, authMiddleware } from './common/auth.js';
 import { parseApiEnv } from './common/env.js';
 import {
-  BadRequestError,
   errorMapperMiddleware,
-  NotFoundError,
   problemResponse,
   StoreUnavailableError,
 } from './common/http-errors.js';
@@ -74,6 +47,8 @@ export interface ApiDependencies {
    * @default 8000
    */
   readonly storeTimeoutMs?: number;
+  /** When the newest evaluation counts as stale. @default 3 intervals, at least 60 s */
+  readonly staleness?: StalenessPolicy;
 }
 
 /** Rejects with {@link StoreUnavailableError} when `work` takes longer than `ms`. */
@@ -94,173 +69,11 @@ async function withDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
   }
 }
 
-const DAY_MS = 86_400_000;
-
 const json = (status: number, body: unknown): APIGatewayProxyStructuredResultV2 => ({
   statusCode: status,
   headers: { 'content-type': 'application/json', 'cache-control': 'no-store' },
   body: JSON.stringify(body),
 });
-
-interface ClusterRef {
-  readonly name: string;
-  /** Null when nothing is registered yet and the default cluster was asked for. */
-  readonly id: string | null;
-}
-
-/**
- * `?cluster=` names a registered cluster (else 404). Without it: the only cluster, else `local`;
- * with nothing registered yet, `local` with no data (so `/status` says `unknown`).
- *
- * Every data route calls this, and a dashboard refresh calls most of them at once, so it reads
- * little: one primary-key lookup for a named cluster (the id derives from the name), and at most
- * two rows by name for the default. The full list is read only for the 400 that names them all.
- */
-async function resolveCluster(sql: Sql, name: string | undefined): Promise<ClusterRef> {
-  if (name !== undefined) {
-    const found = await findCluster(sql, name);
-    if (found === null) throw new NotFoundError(`unknown cluster "${name}"`);
-    return found;
-  }
-  const first = await listClusters(sql, { limit: 2 });
-  if (first.length === 0) return { name: 'local', id: null };
-  if (first.length === 1 && first[0] !== undefined) return first[0];
-  const local = first.find((c) => c.name === 'local') ?? (await findCluster(sql, 'local'));
-  if (local !== null) return local;
-  const clusters = await listClusters(sql);
-  throw new BadRequestError(
-    `several clusters are watched (${clusters.map((c) => c.name).join(', ')}): pass ?cluster=`,
-  );
-}
-
-function range(query: Record<string, unknown>, now: number): { from: number; to: number } {
-  const to = typeof query.end === 'number' ? query.end : now;
-  const from = typeof query.start === 'number' ? query.start : to - DAY_MS;
-  if (!Number.isFinite(from) || !Number.isFinite(to) || from >= to)
-    throw new BadRequestError('start must be before end');
-  return { from, to };
-}
-
-const isoOf = (ms: number) => new Date(ms).toISOString();
-
-type RouteImpl = (
-  sql: Sql,
-  query: Record<string, unknown>,
-  now: number,
-) => Promise<APIGatewayProxyStructuredResultV2>;
-
-type StoreRouteId = Exclude<RouteId, 'openapi' | 'actions'>;
-
-const ROUTE_IMPLS: Record<StoreRouteId, RouteImpl> = {
-  async status(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    if (c.id === null)
-      return json(
-        200,
-        toStatusResponse({
-          cluster: c.name,
-          evaluation: null,
-          assessment: null,
-          issues: [],
-          logPatterns: [],
-        }),
-      );
-    const id = c.id;
-    const [latest, logPatterns] = await Promise.all([
-      latestStatus(sql, id),
-      recentLogPatterns(sql, { clusterId: id }),
-    ]);
-    const issues =
-      latest.assessment === null ? [] : await issuesOfAssessment(sql, latest.assessment.id);
-    return json(
-      200,
-      toStatusResponse({
-        cluster: c.name,
-        evaluation: latest.evaluation,
-        assessment: latest.assessment,
-        issues,
-        logPatterns,
-      }),
-    );
-  },
-  async services(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const stored = c.id === null ? null : await latestEvaluation(sql, c.id);
-    return json(200, toServicesResponse(c.name, stored));
-  },
-  async issues(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const latest = c.id === null ? null : await latestAssessment(sql, c.id);
-    const issues =
-      latest === null
-        ? []
-        : await issuesOfAssessment(sql, latest.id, {
-            ...(query.severity === undefined ? {} : { severity: query.severity as Severity }),
-            ...(query.limit === undefined ? {} : { limit: query.limit as number }),
-          });
-    return json(200, toIssuesResponse(c.name, latest, issues));
-  },
-  async summary(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const latest = c.id === null ? null : await latestStatus(sql, c.id);
-    return json(
-      200,
-      toSummaryResponse(c.name, latest?.evaluation ?? null, latest?.assessment ?? null),
-    );
-  },
-  async timeline(sql, query, now) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const { from, to } = range(query, now);
-    const rows =
-      c.id === null
-        ? []
-        : await evaluationTimeline(sql, {
-            clusterId: c.id,
-            from,
-            to,
-            changesOnly: query.changes_only === 'true',
-            ...(query.limit === undefined ? {} : { limit: query.limit as number }),
-          });
-    return json(200, toTimelineResponse(c.name, { start: isoOf(from), end: isoOf(to) }, rows));
-  },
-  async signals(sql, query, now) {
-    const ids = query.ids as string[];
-    const unknown = ids.find((id) => !isKnownSignal(id));
-    if (unknown !== undefined)
-      throw new BadRequestError(`invalid query parameter ids: unknown signal "${unknown}"`);
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const { from, to } = range(query, now);
-    const series =
-      c.id === null ? {} : await signalSeries(sql, { clusterId: c.id, signalIds: ids, from, to });
-    return json(
-      200,
-      toSignalsResponse(c.name, { start: isoOf(from), end: isoOf(to) }, ids, series),
-    );
-  },
-  async 'log-patterns'(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const rows =
-      c.id === null
-        ? []
-        : await recentLogPatterns(sql, {
-            clusterId: c.id,
-            ...(query.since === undefined ? {} : { since: query.since as number }),
-            ...(query.limit === undefined ? {} : { limit: query.limit as number }),
-          });
-    return json(200, toLogPatternsResponse(c.name, rows));
-  },
-  async gates(sql, query) {
-    const c = await resolveCluster(sql, query.cluster as string | undefined);
-    const stored = c.id === null ? null : await latestEvaluation(sql, c.id);
-    return json(200, toGatesResponse(c.name, stored));
-  },
-  async clusters(sql) {
-    return json(200, toClustersResponse(await listClusters(sql)));
-  },
-};
-
-// The document is the same for the container's life: build it once, on first use.
-let openApiBody: string | null = null;
 
 /**
  * Builds the API handler: Powertools logger context, the error mapper, authentication, routing
@@ -270,31 +83,26 @@ let openApiBody: string | null = null;
 export function createApiHandler(deps: ApiDependencies): ApiHandler {
   const log = deps.logger ?? defaultLogger;
   const now = deps.now ?? Date.now;
+  const staleness = deps.staleness ?? DEFAULT_STALENESS;
   return middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Error, ApiContext>()
     .use(injectLambdaContext(log))
     .use(errorMapperMiddleware({ logger: log }))
     .use(authMiddleware(deps.auth))
     .use(routerMiddleware())
-    .handler(async (_event, context) => {
-      const api = context.api;
-      if (api === undefined) throw new Error('router middleware did not run');
-      const id = api.route.id;
-      // These two never touch the store, so they answer even when it is down.
-      if (id === 'openapi') {
-        openApiBody ??= JSON.stringify(openApiDocument());
-        return { ...json(200, null), body: openApiBody };
-      }
-      if (id === 'actions')
-        return json(501, {
-          error: 'Not implemented',
-          message: 'Automated remediation is planned for a future release.',
-        });
-      const requestTime = now();
-      return withDeadline(
-        deps.store().then((store) => ROUTE_IMPLS[id](store.sql, api.query, requestTime)),
-        deps.storeTimeoutMs ?? 8_000,
-      );
-    }) as unknown as ApiHandler;
+    .handler(async (event, context) => {
+      const route = context.api?.route;
+      if (route === undefined) throw new Error('router middleware did not run');
+      const run = route.run(event.queryStringParameters ?? {}, {
+        now: now(),
+        staleness,
+        sql: () => deps.store().then((store) => store.sql),
+      });
+      // Routes that never touch the store (the document, the 501) answer even when it is down.
+      const { status, body } = route.store
+        ? await withDeadline(run, deps.storeTimeoutMs ?? 8_000)
+        : await run;
+      return json(status, body);
+    });
 }
 
 /**

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { matchRoute } from '../../shared/api/routes.js';
+import { ROUTES } from '../routes.js';
 import { UnauthorizedError } from './http-errors.js';
 import { routePath } from './router.js';
 
@@ -36,7 +37,11 @@ export function authMiddleware(
   return {
     before: async (request) => {
       const event = request.event;
-      const route = matchRoute(event.requestContext?.http?.method ?? 'GET', routePath(event));
+      const route = matchRoute(
+        ROUTES,
+        event.requestContext?.http?.method ?? 'GET',
+        routePath(event),
+      );
       if (route !== null && route !== 'method' && !route.authenticated) return;
       if (auth.mode === 'none') return;
       if (auth.mode === 'iam') {

@@ -4,13 +4,13 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { allowedMethods, matchRoute, type RouteDef } from '../../shared/api/routes.js';
-import { describeFirstIssue } from '../../shared/zod-issues.js';
-import { BadRequestError, MethodNotAllowedError, NotFoundError } from './http-errors.js';
+import { allowedMethods, matchRoute } from '../../shared/api/routes.js';
+import { ROUTES, type Route } from '../routes.js';
+import { MethodNotAllowedError, NotFoundError } from './http-errors.js';
 
-/** The Lambda context plus what the router resolved: the route and its parsed query. */
+/** The Lambda context plus the route the router resolved (its own `run` parses the query). */
 export interface ApiContext extends Context {
-  api?: { readonly route: RouteDef; readonly query: Record<string, unknown> };
+  api?: { readonly route: Route };
 }
 
 /**
@@ -29,21 +29,21 @@ export function routePath(event: APIGatewayProxyEventV2): string {
 }
 
 /** The route of an event, or the 404/405 it deserves. */
-export function resolveRoute(event: APIGatewayProxyEventV2): RouteDef {
+export function resolveRoute(event: APIGatewayProxyEventV2): Route {
   const method = event.requestContext?.http?.method ?? 'GET';
   const path = routePath(event);
-  const route = matchRoute(method, path);
+  const route = matchRoute(ROUTES, method, path);
   if (route === null) throw new NotFoundError(`no route ${path}`);
   if (route === 'method') {
-    const allow = allowedMethods(path).join(', ');
+    const allow = allowedMethods(ROUTES, path).join(', ');
     throw new MethodNotAllowedError(`${method} is not served on ${path}`, allow);
   }
   return route;
 }
 
 /**
- * Routing and zod validation of the query string at the edge: the handler body only ever sees a
- * known route and a parsed query. Bad parameters become a 400 naming the parameter.
+ * Routing at the edge: the handler body only ever sees a known route, whose `run` validates the
+ * query with the route's own zod schema (a bad parameter becomes a 400 naming it).
  */
 export function routerMiddleware(): MiddlewareObj<
   APIGatewayProxyEventV2,
@@ -53,16 +53,7 @@ export function routerMiddleware(): MiddlewareObj<
 > {
   return {
     before: async (request) => {
-      const route = resolveRoute(request.event);
-      let query: Record<string, unknown> = {};
-      if (route.query !== null) {
-        const parsed = route.query.safeParse(request.event.queryStringParameters ?? {});
-        // Query schemas are plain objects of parameters, so the first issue names its parameter.
-        if (!parsed.success)
-          throw new BadRequestError(`invalid query parameter ${describeFirstIssue(parsed.error)}`);
-        query = parsed.data as Record<string, unknown>;
-      }
-      request.context.api = { route, query };
+      request.context.api = { route: resolveRoute(request.event) };
     },
   };
 }

@@ -1,6 +1,13 @@
-import type { Evaluation, GateResult, ServiceHealth } from '../health/evaluation.js';
+import type {
+  Evaluation,
+  GateResult,
+  HealthState,
+  ServiceHealth,
+  StateReason,
+} from '../health/evaluation.js';
 import type { Assessment } from '../models/assessment.js';
-import type { Cluster } from '../models/cluster.js';
+import type { ClusterLatest } from '../models/cluster.js';
+import { freshnessOf, type StalenessPolicy } from '../models/freshness.js';
 import type { Issue } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
 import type { SeriesPoint, StoredEvaluation, TimelineEntry } from '../models/stored-evaluation.js';
@@ -8,6 +15,7 @@ import { SIGNAL_CATALOG, signalById } from '../signals/catalog.js';
 import { SERVICES, type SignalCategory } from '../signals/types.js';
 import type {
   ClustersResponse,
+  FreshnessFields,
   Gate,
   GatesResponse,
   IssuesResponse,
@@ -16,6 +24,7 @@ import type {
   RecommendedAction,
   ServicesResponse,
   SignalsResponse,
+  StatusReason,
   StatusResponse,
   SummaryResponse,
   TimelineResponse,
@@ -63,21 +72,86 @@ function nest(ids: readonly string[], values: Readonly<Record<string, number>>):
   return out;
 }
 
-/**
- * Why each primary or amplifier signal without a stored number has none. The store keeps only
- * `ok` values; the gates keep the observed status of the signals they read, so `error` and `stale`
- * survive there. A signal neither stored nor read by a gate was absent.
- */
-function signalStatus(stored: StoredEvaluation): Record<string, 'absent' | 'error' | 'stale'> {
-  const byGate = new Map<string, GateResult['observedStatus']>();
-  for (const gate of stored.evaluation.gates) byGate.set(gate.signal, gate.observedStatus);
-  const out: Record<string, 'absent' | 'error' | 'stale'> = {};
+/** The stored status of each reported signal that has no number, as the observation kept it. */
+function signalStatus(stored: StoredEvaluation): StatusResponse['signal_status'] {
+  const out: StatusResponse['signal_status'] = {};
   for (const id of REPORTED_IDS) {
     if (Object.hasOwn(stored.signal_values, id)) continue;
-    const status = byGate.get(id);
-    out[id] = status === 'error' || status === 'stale' ? status : 'absent';
+    out[id] = Object.hasOwn(stored.signal_status, id)
+      ? (stored.signal_status[id] ?? 'absent')
+      : 'absent';
   }
   return out;
+}
+
+/** The current state as a reader must give it: the engine's, or `unknown`/`stale` when too old. */
+export interface CurrentState {
+  readonly state: HealthState;
+  readonly reason: StatusReason | null;
+  readonly fields: FreshnessFields;
+}
+
+const NEVER_OBSERVED: FreshnessFields = {
+  stale: false,
+  last_observed_at: null,
+  age_seconds: null,
+  stale_after_seconds: null,
+  last_known_state: null,
+};
+
+/**
+ * Judges the newest evaluation's age (`freshnessOf`): within the limit the state is the engine's;
+ * past it `unknown` with reason `stale` and the last known state beside it. Before the first
+ * evaluation: `unknown`, no reason. `now` is the request's clock, passed in (this module is pure).
+ */
+export function currentState(
+  stored:
+    | (Pick<StoredEvaluation, 'observed_at' | 'interval_ms'> & {
+        readonly state: HealthState;
+        readonly reason: StateReason;
+      })
+    | null,
+  now: number,
+  policy: StalenessPolicy,
+): CurrentState {
+  if (stored === null) return { state: 'unknown', reason: null, fields: NEVER_OBSERVED };
+  const f = freshnessOf(Date.parse(stored.observed_at), stored.interval_ms, now, policy);
+  const fields: FreshnessFields = {
+    stale: f.stale,
+    last_observed_at: stored.observed_at,
+    age_seconds: f.ageSeconds,
+    stale_after_seconds: f.staleAfterSeconds,
+    last_known_state: stored.state,
+  };
+  return f.stale
+    ? { state: 'unknown', reason: 'stale', fields }
+    : { state: stored.state, reason: stored.reason, fields };
+}
+
+const judge = (stored: StoredEvaluation | null, now: number, policy: StalenessPolicy) =>
+  currentState(
+    stored === null
+      ? null
+      : {
+          observed_at: stored.observed_at,
+          interval_ms: stored.interval_ms,
+          state: stored.evaluation.state,
+          reason: stored.evaluation.reason,
+        },
+    now,
+    policy,
+  );
+
+/** The sentence `/status/summary` gives while the copilot is not keeping up. */
+export function staleSummary(cluster: string, c: CurrentState): string {
+  const f = c.fields;
+  const minutes = Math.round((f.age_seconds ?? 0) / 60);
+  return (
+    `Unknown: the copilot has not evaluated cluster "${cluster}" since ${f.last_observed_at} ` +
+    `(${minutes} min ago; the limit is ${f.stale_after_seconds} s). The last known state was ` +
+    `${f.last_known_state}. The copilot's observer may be down, or its store may be refusing ` +
+    'writes: check the copilot worker and its logs before trusting any state shown here.'
+  );
 }
 
 /** A gate in the API's snake case. */
@@ -120,6 +194,9 @@ export function recommendedActions(issues: readonly Issue[]): RecommendedAction[
 /** What `/status` reads from the store, in one object. */
 export interface StatusInput {
   readonly cluster: string;
+  /** The request's clock (epoch ms) and the staleness rule it judges the evaluation's age by. */
+  readonly now: number;
+  readonly staleness: StalenessPolicy;
   readonly evaluation: StoredEvaluation | null;
   readonly assessment: Assessment | null;
   /** The newest assessment's issues, most severe first. */
@@ -137,15 +214,18 @@ export function toStatusResponse(input: StatusInput): StatusResponse {
   const e: Evaluation | undefined = stored?.evaluation;
   const values = stored?.signal_values ?? {};
   const a = input.assessment;
+  const now = judge(stored, input.now, input.staleness);
   return {
     cluster: input.cluster,
-    health_state: e?.state ?? 'unknown',
+    health_state: now.state,
     timestamp: stored?.observed_at ?? null,
-    reason: e?.reason ?? null,
+    reason: now.reason,
+    ...now.fields,
     scale_band: e?.scaleBand ?? null,
     idle: e?.idle ?? null,
     system_busy: e?.systemBusy ?? null,
-    bottleneck: e?.bottleneck ?? null,
+    // A stale bottleneck would name a limit that may no longer hold.
+    bottleneck: e === undefined ? null : now.fields.stale ? 'unknown' : e.bottleneck,
     primary_signals: nest(PRIMARY_IDS, values),
     amplifiers: nest(AMPLIFIER_IDS, values),
     signal_status:
@@ -154,6 +234,7 @@ export function toStatusResponse(input: StatusInput): StatusResponse {
         : signalStatus(stored),
     gates: e?.gates.map(toGate) ?? [],
     fired_gates: e?.firedGates ?? [],
+    blind_gates: e?.blindGates ?? [],
     log_patterns: input.logPatterns.map(toApiLogPattern),
     recommended_actions: recommendedActions(input.issues),
     issue_count: a?.issue_count ?? 0,
@@ -186,14 +267,18 @@ const SERVICE_SIGNALS: ReadonlyMap<string, readonly string[]> = new Map(
 export function toServicesResponse(
   cluster: string,
   stored: StoredEvaluation | null,
+  now: number,
+  staleness: StalenessPolicy,
 ): ServicesResponse {
   const values = stored?.signal_values ?? {};
+  const current = judge(stored, now, staleness);
   return {
     cluster,
     timestamp: stored?.observed_at ?? null,
+    ...current.fields,
     services: (stored?.evaluation.services ?? []).map((s) => ({
       name: s.service,
-      status: SERVICE_STATUS[s.forwardProgress],
+      status: current.fields.stale ? 'unknown' : SERVICE_STATUS[s.forwardProgress],
       forward_progress: s.forwardProgress,
       pressure: s.pressure,
       dominant_signal: s.dominantSignal,
@@ -238,12 +323,20 @@ export function toSummaryResponse(
   cluster: string,
   stored: StoredEvaluation | null,
   assessment: Assessment | null,
+  now: number,
+  staleness: StalenessPolicy,
 ): SummaryResponse {
+  const current = judge(stored, now, staleness);
   return {
     cluster,
-    summary: assessment?.summary ?? NO_ASSESSMENT_SUMMARY,
-    health_state: stored?.evaluation.state ?? 'unknown',
+    summary: current.fields.stale
+      ? staleSummary(cluster, current)
+      : (assessment?.summary ?? NO_ASSESSMENT_SUMMARY),
+    last_summary: assessment?.summary ?? null,
+    health_state: current.state,
+    reason: current.reason,
     timestamp: stored?.observed_at ?? null,
+    ...current.fields,
     assessed_at: assessment?.created_at ?? null,
     trigger: assessment?.trigger ?? null,
     confidence: assessment?.confidence ?? null,
@@ -251,16 +344,30 @@ export function toSummaryResponse(
   };
 }
 
+/** The range an answer covers and how it was bounded, as every range endpoint reports it. */
+export interface RangeAnswer {
+  readonly start: string;
+  readonly end: string;
+  readonly truncated: boolean;
+  readonly stepMs: number | null;
+}
+
+const bounds = (r: RangeAnswer) => ({
+  start: r.start,
+  end: r.end,
+  truncated: r.truncated,
+  step_seconds: r.stepMs === null ? null : Math.round(r.stepMs / 1000),
+});
+
 /** `GET /status/timeline`. */
 export function toTimelineResponse(
   cluster: string,
-  range: { readonly start: string; readonly end: string },
+  range: RangeAnswer,
   rows: readonly TimelineEntry[],
 ): TimelineResponse {
   return {
     cluster,
-    start: range.start,
-    end: range.end,
+    ...bounds(range),
     timeline: rows.map((r) => ({
       id: r.id,
       timestamp: r.observed_at,
@@ -270,6 +377,7 @@ export function toTimelineResponse(
       reason: r.reason,
       scale_band: r.scale_band,
       bottleneck: r.bottleneck,
+      samples: r.samples,
     })),
   };
 }
@@ -277,14 +385,23 @@ export function toTimelineResponse(
 /** `GET /status/signals`: the store's per-signal series flattened into rows Infinity can table. */
 export function toSignalsResponse(
   cluster: string,
-  range: { readonly start: string; readonly end: string },
+  range: RangeAnswer,
   ids: readonly string[],
   series: Readonly<Record<string, readonly SeriesPoint[]>>,
 ): SignalsResponse {
   const points: SignalsResponse['points'] = [];
   for (const id of ids)
-    for (const p of series[id] ?? []) points.push({ timestamp: p.t, signal: id, value: p.value });
-  return { cluster, start: range.start, end: range.end, signals: [...ids], points };
+    for (const p of series[id] ?? [])
+      points.push({
+        timestamp: p.t,
+        signal: id,
+        value: p.value,
+        status: p.status,
+        min: p.min,
+        max: p.max,
+        samples: p.samples,
+      });
+  return { cluster, ...bounds(range), signals: [...ids], points };
 }
 
 /** `GET /status/log-patterns`. */
@@ -299,18 +416,43 @@ export function toLogPatternsResponse(
 }
 
 /** `GET /status/gates`. */
-export function toGatesResponse(cluster: string, stored: StoredEvaluation | null): GatesResponse {
+export function toGatesResponse(
+  cluster: string,
+  stored: StoredEvaluation | null,
+  now: number,
+  staleness: StalenessPolicy,
+): GatesResponse {
+  const current = judge(stored, now, staleness);
   return {
     cluster,
     timestamp: stored?.observed_at ?? null,
-    health_state: stored?.evaluation.state ?? 'unknown',
+    health_state: current.state,
+    reason: current.reason,
+    ...current.fields,
     gates: stored?.evaluation.gates.map(toGate) ?? [],
+    blind_gates: stored?.evaluation.blindGates ?? [],
   };
 }
 
-/** `GET /clusters`. */
-export function toClustersResponse(clusters: readonly Cluster[]): ClustersResponse {
-  return { clusters: clusters.map((c) => ({ id: c.id, name: c.name, created_at: c.created_at })) };
+/** `GET /clusters`: every cluster with its current state, judged for staleness like `/status`. */
+export function toClustersResponse(
+  clusters: readonly ClusterLatest[],
+  now: number,
+  staleness: StalenessPolicy,
+): ClustersResponse {
+  return {
+    clusters: clusters.map((c) => {
+      const current = currentState(c.latest, now, staleness);
+      return {
+        id: c.id,
+        name: c.name,
+        created_at: c.created_at,
+        health_state: current.state,
+        reason: current.reason,
+        ...current.fields,
+      };
+    }),
+  };
 }
 
 /** Whether a signal id is one the copilot knows (sparkline requests name catalog ids only). */

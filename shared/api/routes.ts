@@ -1,157 +1,50 @@
 import { z } from 'zod';
-import {
-  ClusterQuerySchema,
-  ClustersResponseSchema,
-  GatesResponseSchema,
-  IssuesQuerySchema,
-  IssuesResponseSchema,
-  LogPatternsQuerySchema,
-  LogPatternsResponseSchema,
-  NotImplementedResponseSchema,
-  ProblemSchema,
-  ServicesResponseSchema,
-  SignalsQuerySchema,
-  SignalsResponseSchema,
-  StatusResponseSchema,
-  SummaryResponseSchema,
-  TimelineQuerySchema,
-  TimelineResponseSchema,
-} from './schemas.js';
+import { ProblemSchema } from './schemas.js';
 
-/** The routes the API serves. The router and `/openapi.json` both read this one table. */
-export const ROUTE_IDS = [
-  'status',
-  'services',
-  'issues',
-  'summary',
-  'timeline',
-  'signals',
-  'log-patterns',
-  'gates',
-  'clusters',
-  'openapi',
-  'actions',
-] as const;
-export type RouteId = (typeof ROUTE_IDS)[number];
-
-/** One route: how it is matched, what query it takes, what it returns. */
-export interface RouteDef {
-  readonly id: RouteId;
+/**
+ * What the router and the OpenAPI document need to know of a route. The route table itself, with
+ * each route's handler, is in `lambda/routes.ts` (handlers do I/O; this module stays pure): one
+ * table generates both, so a route cannot be served undocumented or documented unserved.
+ */
+export interface RouteMeta {
+  /** The OpenAPI operation id. */
+  readonly id: string;
   readonly method: 'GET' | 'POST';
   readonly path: string;
   readonly summary: string;
-  readonly query: z.ZodType | null;
+  /** The query's zod schema (strings in, parsed values out); an empty object for none. */
+  readonly query: z.ZodType;
+  /** The body's zod schema; null only for `/openapi.json` itself. */
   readonly response: z.ZodType | null;
   /** HTTP status of a successful response. */
   readonly status: number;
   /** False only for `/openapi.json`, which documents the API and holds no data. */
   readonly authenticated: boolean;
+  /** Whether answering needs the store (routes that do not answer even when it is down). */
+  readonly store: boolean;
 }
 
-const get = (
-  id: RouteId,
-  path: string,
-  summary: string,
-  query: z.ZodType | null,
-  response: z.ZodType | null,
-  authenticated = true,
-): RouteDef => ({ id, method: 'GET', path, summary, query, response, status: 200, authenticated });
-
-export const ROUTES: readonly RouteDef[] = [
-  get(
-    'status',
-    '/status',
-    'Health state, signals, log patterns and recommended actions',
-    ClusterQuerySchema,
-    StatusResponseSchema,
-  ),
-  get(
-    'services',
-    '/status/services',
-    "The engine's per-service health",
-    ClusterQuerySchema,
-    ServicesResponseSchema,
-  ),
-  get(
-    'issues',
-    '/status/issues',
-    'Issues of the newest assessment, most severe first',
-    IssuesQuerySchema,
-    IssuesResponseSchema,
-  ),
-  get(
-    'summary',
-    '/status/summary',
-    "The newest assessment's summary",
-    ClusterQuerySchema,
-    SummaryResponseSchema,
-  ),
-  get(
-    'timeline',
-    '/status/timeline',
-    'Every stored cycle (or only state changes) in [start, end); default the last 24 h',
-    TimelineQuerySchema,
-    TimelineResponseSchema,
-  ),
-  get(
-    'signals',
-    '/status/signals',
-    'Sparkline series of up to 12 signals in [start, end); default the last 24 h',
-    SignalsQuerySchema,
-    SignalsResponseSchema,
-  ),
-  get(
-    'log-patterns',
-    '/status/log-patterns',
-    'Log-pattern counts: the newest window, or every window since `since`',
-    LogPatternsQuerySchema,
-    LogPatternsResponseSchema,
-  ),
-  get(
-    'gates',
-    '/status/gates',
-    'Every gate of the newest evaluation',
-    ClusterQuerySchema,
-    GatesResponseSchema,
-  ),
-  get('clusters', '/clusters', 'The watched clusters', null, ClustersResponseSchema),
-  get('openapi', '/openapi.json', 'This document', null, null, false),
-  {
-    id: 'actions',
-    method: 'POST',
-    path: '/actions',
-    summary: 'Automated remediation: not implemented',
-    query: null,
-    response: NotImplementedResponseSchema,
-    status: 501,
-    authenticated: true,
-  },
-];
-
-const BY_PATH: ReadonlyMap<string, readonly RouteDef[]> = (() => {
-  const m = new Map<string, RouteDef[]>();
-  for (const r of ROUTES) m.set(r.path, [...(m.get(r.path) ?? []), r]);
-  return m;
-})();
+// A trailing slash is forgiven: Grafana users paste URLs both ways.
+const normalise = (path: string) =>
+  path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path;
 
 /** The route for a method and path, `'method'` when the path exists with other methods, or null. */
-// A trailing slash is forgiven: Grafana users paste URLs both ways.
-const routesAt = (path: string) =>
-  BY_PATH.get(path.length > 1 && path.endsWith('/') ? path.slice(0, -1) : path);
-
-export function matchRoute(method: string, path: string): RouteDef | 'method' | null {
-  const routes = routesAt(path);
-  if (routes === undefined) return null;
-  return routes.find((r) => r.method === method.toUpperCase()) ?? 'method';
+export function matchRoute<R extends RouteMeta>(
+  routes: readonly R[],
+  method: string,
+  path: string,
+): R | 'method' | null {
+  const at = routes.filter((r) => r.path === normalise(path));
+  if (at.length === 0) return null;
+  return at.find((r) => r.method === method.toUpperCase()) ?? 'method';
 }
 
 /** The methods served on a path (the `Allow` header of a 405). */
-export function allowedMethods(path: string): string[] {
-  return (routesAt(path) ?? []).map((r) => r.method);
+export function allowedMethods(routes: readonly RouteMeta[], path: string): string[] {
+  return routes.filter((r) => r.path === normalise(path)).map((r) => r.method);
 }
 
-function queryParameters(schema: z.ZodType | null) {
-  if (schema === null) return [];
+function queryParameters(schema: z.ZodType) {
   const json = z.toJSONSchema(schema, { io: 'input', target: 'draft-2020-12' }) as {
     properties?: Record<string, unknown>;
     required?: string[];
@@ -177,13 +70,14 @@ function responseSchema(schema: z.ZodType) {
  * 3.1 uses as is). Responses are in output mode with `additionalProperties: false`, so an
  * undocumented field fails the contract test.
  */
-export function openApiDocument(): Record<string, unknown> {
+export function openApiDocument(routes: readonly RouteMeta[]): Record<string, unknown> {
   const problem = {
     description: 'Problem details (RFC 9457)',
     content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
   };
   const paths: Record<string, Record<string, unknown>> = {};
-  for (const r of ROUTES) {
+  for (const r of routes) {
+    const parameters = queryParameters(r.query);
     const ok =
       r.response === null
         ? { description: 'The OpenAPI document', content: { 'application/json': {} } }
@@ -196,15 +90,14 @@ export function openApiDocument(): Record<string, unknown> {
       [r.method.toLowerCase()]: {
         operationId: r.id,
         summary: r.summary,
-        parameters: queryParameters(r.query),
+        parameters,
         ...(r.authenticated ? {} : { security: [] }),
         responses: {
           [String(r.status)]: ok,
-          ...(r.query === null ? {} : { '400': problem }),
+          ...(parameters.length === 0 ? {} : { '400': problem }),
           ...(r.authenticated ? { '401': problem } : {}),
-          ...(r.query === null ? {} : { '404': problem }),
-          '500': problem,
-          '503': problem,
+          ...(r.store && parameters.length > 0 ? { '404': problem } : {}),
+          ...(r.store ? { '500': problem, '503': problem } : { '500': problem }),
         },
       },
     };
@@ -215,7 +108,13 @@ export function openApiDocument(): Record<string, unknown> {
       title: 'Temporal SRE Copilot API',
       version: '0.1.0',
       description:
-        'Reads what the health engine and the explainers stored; computes nothing. See docs/api.md.',
+        'Reads what the health engine and the explainers stored; computes nothing. See docs/api.md. ' +
+        "Every read of the current state judges the newest evaluation's age: past the staleness " +
+        'limit (3 observer intervals, at least 60 s) the state is `unknown` with reason `stale`. ' +
+        'Range reads are capped: /status/timeline returns at most 10,000 rows and /status/signals ' +
+        'at most 5,000 points per signal and 20,000 in all, always the newest of the range ' +
+        '(`truncated: true` when older ones were left out), downsampled to a `step` when the ' +
+        'range holds more cycles than the limit; no body exceeds about 3.5 MB.',
     },
     security: [{ apiKey: [] }, { sigv4: [] }],
     components: {

@@ -27,6 +27,32 @@ import { SERVICES } from '../signals/types.js';
 
 const IsoSchema = z.iso.datetime({ offset: true });
 
+/**
+ * Why a current-state answer may not be the engine's state: `stale` — the newest evaluation is
+ * older than the staleness limit, so the copilot itself (its observer or its store) is not
+ * keeping up, and the cluster's state is `unknown`. Every other reason is the engine's.
+ */
+export const StatusReasonSchema = z.enum([...StateReasonSchema.options, 'stale']);
+export type StatusReason = z.infer<typeof StatusReasonSchema>;
+
+/**
+ * How old the answer is, on every read of the current state. `stale` is true when the newest
+ * evaluation is older than `stale_after_seconds` (3 observer intervals by default, at least 60 s):
+ * the state is then `unknown` with reason `stale`, and `last_known_state` says what it was.
+ */
+export const FreshnessFieldsSchema = z.object({
+  stale: z.boolean(),
+  /** The newest evaluation's instant; null before the first one. */
+  last_observed_at: IsoSchema.nullable(),
+  /** Whole seconds since `last_observed_at`; null before the first evaluation. */
+  age_seconds: z.number().int().nonnegative().nullable(),
+  /** The limit `age_seconds` is judged against; null before the first evaluation. */
+  stale_after_seconds: z.number().int().nonnegative().nullable(),
+  /** The newest evaluation's own state, stale or not; null before the first one. */
+  last_known_state: HealthStateSchema.nullable(),
+});
+export type FreshnessFields = z.infer<typeof FreshnessFieldsSchema>;
+
 /** A signal value as the API shows it: a number, or null when the cycle had none (never 0). */
 export const SignalNumberSchema = z.number().nullable();
 
@@ -37,7 +63,10 @@ export const SignalNumberSchema = z.number().nullable();
 export const NestedSignalsSchema = z.record(z.string(), z.record(z.string(), SignalNumberSchema));
 export type NestedSignals = z.infer<typeof NestedSignalsSchema>;
 
-/** Why a signal has no number: keyed by full signal id, only for signals without one. */
+/**
+ * Why a signal has no number: keyed by full signal id, only for signals without one, exactly as
+ * the observation stored it (`error`: the query failed; `stale`: too old; `absent`: no series).
+ */
 export const SignalStatusSchema = z.record(z.string(), z.enum(['absent', 'error', 'stale']));
 
 const G = GateResultSchema.shape;
@@ -82,20 +111,27 @@ export type RecommendedAction = z.infer<typeof RecommendedActionSchema>;
 /** `GET /status`. */
 export const StatusResponseSchema = z.object({
   cluster: z.string(),
-  /** The newest evaluation's state; `unknown` when nothing was evaluated yet. */
+  /**
+   * The newest evaluation's state; `unknown` when nothing was evaluated yet, and when the newest
+   * evaluation is stale (`reason: "stale"`).
+   */
   health_state: HealthStateSchema,
   /** When the newest evaluation was observed; null before the first one. */
   timestamp: IsoSchema.nullable(),
-  reason: StateReasonSchema.nullable(),
+  reason: StatusReasonSchema.nullable(),
+  ...FreshnessFieldsSchema.shape,
   scale_band: ScaleBandSchema.nullable(),
   idle: z.boolean().nullable(),
   system_busy: z.boolean().nullable(),
+  /** The engine's bottleneck; `unknown` when the evaluation is stale. */
   bottleneck: BottleneckSchema.nullable(),
   primary_signals: NestedSignalsSchema,
   amplifiers: NestedSignalsSchema,
   signal_status: SignalStatusSchema,
   gates: z.array(GateSchema),
   fired_gates: z.array(z.string()),
+  /** Gates that had to be evaluated but whose signal failed or went stale. */
+  blind_gates: z.array(z.string()),
   log_patterns: z.array(StatusLogPatternSchema),
   recommended_actions: z.array(RecommendedActionSchema),
   issue_count: z.number().int().nonnegative(),
@@ -111,10 +147,11 @@ export type StatusResponse = z.infer<typeof StatusResponseSchema>;
 export const ServiceStatusSchema = HealthStateSchema;
 const S = ServiceHealthSchema.shape;
 
-/** `GET /status/services`. */
+/** `GET /status/services`. When stale, every `status` is `unknown`; the rest is as last observed. */
 export const ServicesResponseSchema = z.object({
   cluster: z.string(),
   timestamp: IsoSchema.nullable(),
+  ...FreshnessFieldsSchema.shape,
   services: z.array(
     z.object({
       name: z.enum(SERVICES),
@@ -156,10 +193,15 @@ export type IssuesResponse = z.infer<typeof IssuesResponseSchema>;
 /** `GET /status/summary`. */
 export const SummaryResponseSchema = z.object({
   cluster: z.string(),
+  /** The newest assessment's words; when the evaluation is stale, a sentence that says so. */
   summary: z.string(),
+  /** The newest assessment's words even when stale (null before the first one). */
+  last_summary: z.string().nullable(),
   health_state: HealthStateSchema,
+  reason: StatusReasonSchema.nullable(),
   /** The newest evaluation's time (the state's), null before the first one. */
   timestamp: IsoSchema.nullable(),
+  ...FreshnessFieldsSchema.shape,
   assessed_at: IsoSchema.nullable(),
   trigger: TriggerSchema.nullable(),
   confidence: UnitIntervalSchema.nullable(),
@@ -167,11 +209,24 @@ export const SummaryResponseSchema = z.object({
 });
 export type SummaryResponse = z.infer<typeof SummaryResponseSchema>;
 
-/** `GET /status/timeline`: one flat row per stored cycle (or per state change). */
+/** How a bounded read went, on every range endpoint. */
+const BoundsSchema = z.object({
+  /** True when the range held more points than the limit: the **oldest** were left out. */
+  truncated: z.boolean(),
+  /** The bucket width in seconds when the answer is downsampled; null for one point per cycle. */
+  step_seconds: z.number().int().positive().nullable(),
+});
+
+/**
+ * `GET /status/timeline`: one flat row per stored cycle (or per state change, or per `step`
+ * bucket: the bucket's most severe cycle, `samples` cycles in it, `changed` if the state changed
+ * anywhere in it), oldest first, always the newest points of the range.
+ */
 export const TimelineResponseSchema = z.object({
   cluster: z.string(),
   start: IsoSchema,
   end: IsoSchema,
+  ...BoundsSchema.shape,
   timeline: z.array(
     z.object({
       id: z.uuid(),
@@ -182,19 +237,33 @@ export const TimelineResponseSchema = z.object({
       reason: StateReasonSchema,
       scale_band: ScaleBandSchema,
       bottleneck: BottleneckSchema,
+      samples: z.number().int().positive(),
     }),
   ),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponseSchema>;
 
-/** `GET /status/signals`: flat `(timestamp, signal, value)` rows, oldest first per signal. */
+/**
+ * `GET /status/signals`: flat `(timestamp, signal, value, status)` rows, oldest first per signal,
+ * the newest points of the range. `status` is what the observation stored (`error` for a failed
+ * query, never re-inferred). Downsampled, `value` is the bucket's mean with its `min` and `max`.
+ */
 export const SignalsResponseSchema = z.object({
   cluster: z.string(),
   start: IsoSchema,
   end: IsoSchema,
+  ...BoundsSchema.shape,
   signals: z.array(z.string()),
   points: z.array(
-    z.object({ timestamp: IsoSchema, signal: z.string(), value: SignalNumberSchema }),
+    z.object({
+      timestamp: IsoSchema,
+      signal: z.string(),
+      value: SignalNumberSchema,
+      status: z.enum(['ok', 'absent', 'error', 'stale']),
+      min: SignalNumberSchema,
+      max: SignalNumberSchema,
+      samples: z.number().int().positive(),
+    }),
   ),
 });
 export type SignalsResponse = z.infer<typeof SignalsResponseSchema>;
@@ -206,18 +275,30 @@ export const LogPatternsResponseSchema = z.object({
 });
 export type LogPatternsResponse = z.infer<typeof LogPatternsResponseSchema>;
 
-/** `GET /status/gates`. */
+/** `GET /status/gates`. When stale, `health_state` is `unknown`; the gates are as last observed. */
 export const GatesResponseSchema = z.object({
   cluster: z.string(),
   timestamp: IsoSchema.nullable(),
   health_state: HealthStateSchema,
+  reason: StatusReasonSchema.nullable(),
+  ...FreshnessFieldsSchema.shape,
   gates: z.array(GateSchema),
+  blind_gates: z.array(z.string()),
 });
 export type GatesResponse = z.infer<typeof GatesResponseSchema>;
 
-/** `GET /clusters`. */
+/** `GET /clusters`: each watched cluster with its current state, judged for staleness. */
 export const ClustersResponseSchema = z.object({
-  clusters: z.array(z.object({ id: z.uuid(), name: z.string(), created_at: IsoSchema })),
+  clusters: z.array(
+    z.object({
+      id: z.uuid(),
+      name: z.string(),
+      created_at: IsoSchema,
+      health_state: HealthStateSchema,
+      reason: StatusReasonSchema.nullable(),
+      ...FreshnessFieldsSchema.shape,
+    }),
+  ),
 });
 export type ClustersResponse = z.infer<typeof ClustersResponseSchema>;
 
@@ -279,15 +360,49 @@ export const RangeQuerySchema = ClusterQuerySchema.extend({
   end: TimeParamSchema.optional(),
 });
 
+/** The most points per answer (and per signal); the store's caps keep a body near 3 MB. */
+export const MAX_TIMELINE_LIMIT = 10_000;
+export const MAX_SIGNALS_LIMIT = 5_000;
+
+/** A bucket width: `30s`, `5m`, `1h`, `1d`, or seconds; at least 1 s. */
+export const StepParamSchema = z
+  .string()
+  .regex(/^\d{1,7}(s|m|h|d)?$/, 'a step like 30s, 5m, 1h or 1d')
+  .transform((s) => {
+    const n = Number.parseInt(s, 10);
+    const unit = s.at(-1);
+    return n * (unit === 'm' ? 60 : unit === 'h' ? 3_600 : unit === 'd' ? 86_400 : 1) * 1000;
+  })
+  .pipe(
+    z
+      .number()
+      .int()
+      .min(1000, 'at least 1s')
+      .max(366 * 86_400_000, 'at most a year'),
+  );
+
 export const TimelineQuerySchema = RangeQuerySchema.extend({
   changes_only: z.enum(['true', 'false']).optional(),
-  limit: LimitSchema(50_000).optional(),
+  limit: LimitSchema(MAX_TIMELINE_LIMIT)
+    .optional()
+    .describe(`points returned, newest first kept; 1..${MAX_TIMELINE_LIMIT}, default 5000`),
+  step: StepParamSchema.optional().describe(
+    'bucket width (one row per bucket: its most severe cycle); without it a range with more cycles than the limit is downsampled to fit',
+  ),
 });
 
 /** The most signal ids one `/status/signals` call takes (the store's bound). */
 export const MAX_SIGNAL_IDS = 12;
 
 export const SignalsQuerySchema = RangeQuerySchema.extend({
+  limit: LimitSchema(MAX_SIGNALS_LIMIT)
+    .optional()
+    .describe(
+      `points per signal, newest kept; 1..${MAX_SIGNALS_LIMIT}, default 2880, and at most 20000 over all signals`,
+    ),
+  step: StepParamSchema.optional().describe(
+    'bucket width (mean, min and max per bucket); without it a range with more cycles than the limit is downsampled to fit',
+  ),
   ids: z
     .string()
     .min(1)

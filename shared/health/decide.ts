@@ -662,8 +662,7 @@ export type DecisionSummary = Pick<
 
 function gateIdsOf(mask: number): string[] {
   const ids: string[] = [];
-  for (let g = 0; g < GATE_COUNT; g++)
-    if ((mask & (1 << g)) !== 0) ids.push(GATE_IDS[g] as string);
+  for (let g = 0; g < GATE_COUNT; g++) if ((mask & (1 << g)) !== 0) ids.push(GATE_IDS[g] as string);
   return ids;
 }
 

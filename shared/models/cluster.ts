@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { HealthState, StateReason } from '../health/evaluation.js';
 
 /**
  * A watched Temporal cluster. The copilot may watch several; every stored row names one. The id
@@ -20,3 +21,14 @@ export type Cluster = z.infer<typeof ClusterSchema>;
 
 /** A cluster name as accepted by {@link ClusterSchema}. */
 export const ClusterNameSchema = ClusterSchema.shape.name;
+
+/** A cluster with what its newest evaluation says (null before its first one). */
+export interface ClusterLatest extends Cluster {
+  readonly latest: {
+    readonly observed_at: string;
+    readonly state: HealthState;
+    readonly reason: StateReason;
+    /** The observer's cadence when it wrote the row; null for rows older than that column. */
+    readonly interval_ms: number | null;
+  } | null;
+}

@@ -42,9 +42,17 @@ export function clusterIdFor(name: string): string {
   return deterministicId('cluster', name);
 }
 
-/** One cycle's evaluation: the observing workflow and its cycle number identify it. */
-export function evaluationIdFor(clusterId: string, workflowId: string, cycle: number): string {
-  return deterministicId('evaluation', clusterId, workflowId, cycle);
+/**
+ * One cycle's evaluation, by what it is: the cluster and the instant it judges (epoch ms, the
+ * observer's workflow time for that cycle). A retried write lands on the same id; a new observer
+ * run, a reset or a continue-as-new judges new instants and so writes new rows. (Ids of rows
+ * written before this scheme, from workflow id and cycle number, stay as they are: they are only
+ * names, and the new ones cannot collide with them.) See docs/store.md, "Identity".
+ */
+export function evaluationIdFor(clusterId: string, observedAtMs: number): string {
+  if (!Number.isSafeInteger(observedAtMs) || observedAtMs < 0)
+    throw new RangeError(`observed instant must be epoch milliseconds, got ${observedAtMs}`);
+  return deterministicId('evaluation@', clusterId, observedAtMs);
 }
 
 /**

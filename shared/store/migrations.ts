@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Sql } from 'postgres';
+import { backfillSignalStatus } from './backfill.js';
 import { describeError, errorCode, MigrationError } from './errors.js';
 import { isRetryableError, type RetryOptions, withRetry } from './retry.js';
 
@@ -8,11 +9,28 @@ export const DIALECTS = ['dsql', 'postgres', 'pglite'] as const;
 export type Dialect = (typeof DIALECTS)[number];
 
 /** One schema change: exactly one DDL statement, so DSQL's one-DDL-per-transaction rule holds. */
-export interface Migration {
+export interface DdlMigration {
   readonly version: number;
   readonly name: string;
   readonly statement: (dialect: Dialect) => string;
+  readonly data?: undefined;
 }
+
+/**
+ * A change to existing rows (DSQL forbids DML beside DDL, so it is a migration of its own). Runs
+ * after the DDL before it, in bounded batches, each its own transaction; it must be idempotent and
+ * resumable (a crash mid-way is finished by the next run), since the record is written only when
+ * it completes. `describe` is what its checksum covers: change it when the behaviour changes.
+ */
+export interface DataMigration {
+  readonly version: number;
+  readonly name: string;
+  readonly describe: string;
+  readonly data: (sql: Sql, retry: RetryOptions) => Promise<number>;
+  readonly statement?: undefined;
+}
+
+export type Migration = DdlMigration | DataMigration;
 
 /** The table that records applied migrations. */
 export const MIGRATIONS_TABLE = 'schema_migrations';
@@ -27,6 +45,14 @@ export const STORE_TABLES = [
 ] as const;
 
 const table = (sql: string) => () => sql;
+
+/**
+ * A nullable column added to an existing table. DSQL's ADD COLUMN takes no DEFAULT and no
+ * constraint (NOT NULL, CHECK, …), so new columns are nullable and readers treat NULL as
+ * "written before this column existed".
+ */
+const addColumn = (on: string, column: string, type: string) => () =>
+  `ALTER TABLE ${on} ADD COLUMN IF NOT EXISTS ${column} ${type}`;
 
 /**
  * `CREATE INDEX ASYNC` on DSQL (the only form it has: the build runs as a background job and does
@@ -173,6 +199,40 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'index log patterns by time for retention',
     statement: index('log_patterns_observed_idx', 'log_patterns', 'observed_at'),
   },
+  {
+    version: 14,
+    name: 'evaluations: the observer cadence, for staleness',
+    statement: addColumn('evaluations', 'interval_ms', 'BIGINT'),
+  },
+  {
+    version: 15,
+    name: 'evaluations: each signal status as observed',
+    statement: addColumn('evaluations', 'signal_status', 'TEXT'),
+  },
+  {
+    version: 16,
+    name: 'evaluations: the workflow run that wrote the row',
+    statement: addColumn('evaluations', 'run_id', 'TEXT'),
+  },
+  {
+    version: 17,
+    name: 'index assessments by time for retention',
+    statement: index('assessments_created_idx', 'assessments', 'created_at'),
+  },
+  {
+    version: 18,
+    name: 'index issues by time for retention',
+    statement: index('issues_created_idx', 'issues', 'created_at'),
+  },
+  {
+    version: 19,
+    name: 'evaluations: signal status of rows written before version 15',
+    describe:
+      'for each evaluation with signal_status NULL, in (observed_at, id) order by 500: the status ' +
+      'of every catalog signal without a stored number, from the gates that read it (error or ' +
+      'stale), else absent',
+    data: backfillSignalStatus,
+  },
 ];
 
 /** The DDL that creates the migrations table itself (run before anything else). */
@@ -185,12 +245,19 @@ export const MIGRATIONS_TABLE_DDL = `CREATE TABLE IF NOT EXISTS ${MIGRATIONS_TAB
 
 /** Every DDL statement the migrations run on a dialect, in order (for review and linting). */
 export function migrationStatements(dialect: Dialect): string[] {
-  return [MIGRATIONS_TABLE_DDL, ...MIGRATIONS.map((m) => m.statement(dialect))];
+  return [
+    MIGRATIONS_TABLE_DDL,
+    ...MIGRATIONS.flatMap((m) => (m.statement === undefined ? [] : [m.statement(dialect)])),
+  ];
 }
 
-/** SHA-256 of a migration's statement, recorded so an edited migration is caught. */
+/** SHA-256 of a migration's statement (or a data migration's description), so an edit is caught. */
 export function migrationChecksum(migration: Migration, dialect: Dialect): string {
-  return createHash('sha256').update(migration.statement(dialect)).digest('hex').slice(0, 16);
+  const text =
+    migration.statement === undefined
+      ? `data: ${migration.describe}`
+      : migration.statement(dialect);
+  return createHash('sha256').update(text).digest('hex').slice(0, 16);
 }
 
 /**
@@ -223,6 +290,12 @@ export function lintDsqlStatement(statement: string, dialect: Dialect): string[]
   }
   if (/^\s*CREATE\s+(TABLE|INDEX)\b/i.test(text) && !/\bIF\s+NOT\s+EXISTS\b/i.test(text))
     problems.push('not idempotent (no IF NOT EXISTS)');
+  if (/^\s*ALTER\s+TABLE\b/i.test(text)) {
+    if (!/\bADD\s+COLUMN\s+IF\s+NOT\s+EXISTS\b/i.test(text))
+      problems.push('ALTER TABLE other than ADD COLUMN IF NOT EXISTS');
+    if (/\bDEFAULT\b|\bNOT\s+NULL\b|\bCHECK\b|\bUNIQUE\b|\bPRIMARY\s+KEY\b/i.test(text))
+      problems.push('ADD COLUMN with a default or constraint');
+  }
   return problems;
 }
 
@@ -292,7 +365,8 @@ export async function runMigrations(
       continue;
     }
     try {
-      await runDdl(sql, migration.statement(dialect), retry);
+      if (migration.data !== undefined) await migration.data(sql, retry);
+      else await runDdl(sql, migration.statement(dialect), retry);
     } catch (error) {
       throw new MigrationError(
         `migration ${migration.version} (${migration.name}) failed: ${describeError(error)}`,

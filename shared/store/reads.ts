@@ -1,4 +1,4 @@
-import type { Sql } from 'postgres';
+import type { PendingQuery, Row, Sql } from 'postgres';
 import { z } from 'zod';
 import { SCALE_BANDS } from '../health/config.js';
 import {
@@ -8,19 +8,28 @@ import {
   StateReasonSchema,
 } from '../health/evaluation.js';
 import { type Assessment, AssessmentSchema } from '../models/assessment.js';
-import { type Cluster, ClusterNameSchema } from '../models/cluster.js';
+import { type Cluster, type ClusterLatest, ClusterNameSchema } from '../models/cluster.js';
 import { type Issue, IssueSchema, type Severity, SeveritySchema } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
 import {
   type SeriesPoint,
+  SignalStatusMapSchema,
   SignalValuesSchema,
   type StoredEvaluation,
   type TimelineEntry,
 } from '../models/stored-evaluation.js';
 import { describeFirstIssue } from '../zod-issues.js';
-import { StoreError } from './errors.js';
+import { StoreError, StoreInputError } from './errors.js';
 import { clusterIdFor } from './ids.js';
 import { parseInput, toDate, toLimit, toRange } from './input.js';
+import type {
+  AssessmentRow,
+  ClusterRow,
+  IssueRow,
+  LogPatternDbRow,
+  StoredEvaluationRow,
+  TimelineRow,
+} from './rows.js';
 
 const iso = (d: Date) => d.toISOString();
 
@@ -44,13 +53,6 @@ function checkStored<S extends z.ZodType>(schema: S, value: unknown, what: strin
       describeFirstIssue(parsed.error, `stored ${what} does not match the current schema`),
     );
   return parsed.data;
-}
-
-/** A `clusters` row as selected by `SELECT id, name, created_at`. */
-export interface ClusterRow {
-  id: string;
-  name: string;
-  created_at: Date;
 }
 
 /** A `clusters` row as a {@link Cluster}. */
@@ -89,17 +91,7 @@ export async function findCluster(sql: Sql, name: string): Promise<Cluster | nul
   return row === undefined ? null : toCluster(row);
 }
 
-interface EvaluationRow {
-  id: string;
-  cluster_id: string;
-  workflow_id: string;
-  cycle: string | number;
-  observed_at: Date;
-  evaluation: string;
-  signal_values: string;
-}
-
-function toStoredEvaluation(row: EvaluationRow): StoredEvaluation {
+function toStoredEvaluation(row: StoredEvaluationRow): StoredEvaluation {
   const what = `evaluation ${row.id}`;
   return {
     id: row.id,
@@ -107,10 +99,19 @@ function toStoredEvaluation(row: EvaluationRow): StoredEvaluation {
     workflow_id: row.workflow_id,
     cycle: Number(row.cycle),
     observed_at: iso(row.observed_at),
+    interval_ms: row.interval_ms === null ? null : Number(row.interval_ms),
     evaluation: checkStored(EvaluationSchema, parseJson(row.evaluation, what), what),
     signal_values: checkStored(SignalValuesSchema, parseJson(row.signal_values, what), what),
+    // NULL only while migration 19 has not reached the row: no status was kept, none is invented.
+    signal_status:
+      row.signal_status === null
+        ? {}
+        : checkStored(SignalStatusMapSchema, parseJson(row.signal_status, what), what),
   };
 }
+
+const EVALUATION_SELECT =
+  'id, cluster_id, workflow_id, cycle, interval_ms, observed_at, evaluation, signal_values, signal_status';
 
 const ClusterIdSchema = z.uuid();
 
@@ -123,27 +124,19 @@ export async function latestEvaluation(
   clusterId: string,
 ): Promise<StoredEvaluation | null> {
   const id = parseInput(ClusterIdSchema, clusterId, 'cluster id');
-  const rows = await sql<EvaluationRow[]>`
-    SELECT id, cluster_id, workflow_id, cycle, observed_at, evaluation, signal_values
+  const rows = await sql<StoredEvaluationRow[]>`
+    SELECT ${sql.unsafe(EVALUATION_SELECT)}
     FROM evaluations WHERE cluster_id = ${id}
     ORDER BY observed_at DESC LIMIT 1`;
   return rows[0] === undefined ? null : toStoredEvaluation(rows[0]);
 }
 
-interface AssessmentRow {
-  id: string;
-  cluster_id: string;
-  evaluation_id: string | null;
-  created_at: Date;
-  trigger: string;
-  health_state: string;
-  summary: string;
-  confidence: number;
-  explainer: string;
-  model_id: string | null;
-  input_tokens: number;
-  output_tokens: number;
-  issue_count: number;
+/** One stored evaluation by id, or null. */
+export async function evaluationById(sql: Sql, id: string): Promise<StoredEvaluation | null> {
+  const evaluationId = parseInput(z.uuid(), id, 'evaluation id');
+  const rows = await sql<StoredEvaluationRow[]>`
+    SELECT ${sql.unsafe(EVALUATION_SELECT)} FROM evaluations WHERE id = ${evaluationId}`;
+  return rows[0] === undefined ? null : toStoredEvaluation(rows[0]);
 }
 
 function toAssessment(row: AssessmentRow): Assessment {
@@ -178,22 +171,6 @@ export async function latestStatus(sql: Sql, clusterId: string): Promise<LatestS
     latestAssessment(sql, clusterId),
   ]);
   return { evaluation, assessment };
-}
-
-interface IssueRow {
-  id: string;
-  cluster_id: string;
-  assessment_id: string;
-  issue_key: string;
-  severity: string;
-  title: string;
-  description: string;
-  likely_cause: string;
-  contributing_factors: string;
-  suggested_actions: string;
-  related_signals: string;
-  created_at: Date;
-  resolved_at: Date | null;
 }
 
 function toIssue(row: IssueRow): Issue {
@@ -258,89 +235,187 @@ export async function openIssues(
   return rows.map(toIssue);
 }
 
+/** The most cycles (or buckets) one timeline read returns: ~300 bytes each as JSON, ~3 MB. */
+export const MAX_TIMELINE_POINTS = 10_000;
+/** The most points one sparkline read returns over all its signals: ~140 bytes each, ~2.8 MB. */
+export const MAX_SERIES_POINTS = 20_000;
+/** The smallest downsampling step: finer than the fastest cadence is no downsampling at all. */
+export const MIN_STEP_MS = 1_000;
+
+/** Steps a downsampled read picks from: round numbers a person reads at a glance. */
+const NICE_STEPS_MS = [
+  1, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1_800, 3_600, 7_200, 10_800, 21_600, 43_200, 86_400,
+].map((s) => s * 1000);
+
+/** The smallest round step that fits `[from, to)` in `points` buckets. */
+export function stepFor(from: number, to: number, points: number): number {
+  const needed = Math.ceil((to - from) / points);
+  return NICE_STEPS_MS.find((s) => s >= needed) ?? Math.ceil(needed / 86_400_000) * 86_400_000;
+}
+
+/** How a bounded read went: whether it cut, and at what resolution. */
+export interface ReadBounds {
+  /** True when the range held more than the limit: the oldest points were left out. */
+  readonly truncated: boolean;
+  /** The bucket width when the read was downsampled, else null (one point per stored cycle). */
+  readonly stepMs: number | null;
+}
+
+/** What a bounded read returned: the newest points of the range, oldest first. */
+export interface BoundedRead<T> extends ReadBounds {
+  readonly points: T[];
+}
+
 /** Options of {@link evaluationTimeline}. */
 export interface TimelineOptions {
   readonly clusterId: string;
   readonly from: Date | string | number;
   readonly to: Date | string | number;
-  /** Only the cycles where the state changed (index `evaluations_cluster_changed_observed_idx`). */
+  /** Only the cycles where the state changed (never downsampled: changes are sparse). */
   readonly changesOnly?: boolean;
-  /** 1..50,000, default 5,000 (a day at 30 s is 2,880 rows). */
+  /** 1..10,000, default 5,000 (a day at 30 s is 2,880 rows). */
   readonly limit?: number;
+  /**
+   * Bucket width: one row per bucket, the most severe cycle in it. Without one, a range holding
+   * more cycles than `limit` is downsampled to the smallest round step that fits it.
+   */
+  readonly stepMs?: number;
+}
+
+function toStep(stepMs: number | undefined): number | undefined {
+  if (stepMs === undefined) return undefined;
+  if (!Number.isInteger(stepMs) || stepMs < MIN_STEP_MS || stepMs > 366 * 86_400_000)
+    throw new StoreInputError(
+      `step must be whole milliseconds from ${MIN_STEP_MS} to a year, got ${stepMs}`,
+    );
+  return stepMs;
+}
+
+function toTimelineEntry(r: TimelineRow): TimelineEntry {
+  // Rows were validated on the way in; check only the enum columns here (cheap set lookups)
+  // rather than running the full schema on every row.
+  if (
+    !STATES.has(r.state) ||
+    (r.previous_state !== null && !STATES.has(r.previous_state)) ||
+    !REASONS.has(r.reason) ||
+    !BANDS.has(r.scale_band) ||
+    !BOTTLENECKS.has(r.bottleneck)
+  )
+    throw new StoreError(`stored evaluation ${r.id} does not match the current schema`);
+  return {
+    id: r.id,
+    observed_at: iso(r.observed_at),
+    health_state: r.state,
+    previous_state: r.previous_state,
+    changed: r.changed,
+    reason: r.reason,
+    scale_band: r.scale_band,
+    bottleneck: r.bottleneck,
+    samples: Number(r.samples),
+  } as TimelineEntry;
+}
+
+/** Newest-first rows (one more than `limit` when there are more) → oldest-first, and the cut. */
+function newest<T>(rows: readonly T[], limit: number): { points: T[]; truncated: boolean } {
+  return { points: rows.slice(0, limit).reverse(), truncated: rows.length > limit };
 }
 
 /**
- * The evaluations of a cluster in `[from, to)`, oldest first, without their payload: every cycle,
- * or only the state changes. Exact, because every cycle is stored.
+ * The evaluations of a cluster in `[from, to)` without their payload, oldest first: every cycle,
+ * only the state changes, or one row per `step` bucket (its most severe cycle — critical, then
+ * unknown, then stressed — so an incident inside a bucket is never averaged away; `changed` says
+ * whether the state changed anywhere in the bucket). Always the **newest** points of the range:
+ * when more than `limit` exist the oldest are left out and `truncated` says so. Both reads walk
+ * `(cluster_id, observed_at)` (or `(cluster_id, changed, observed_at)`) backwards.
  */
 export async function evaluationTimeline(
   sql: Sql,
   options: TimelineOptions,
-): Promise<TimelineEntry[]> {
+): Promise<BoundedRead<TimelineEntry>> {
   const id = parseInput(ClusterIdSchema, options.clusterId, 'cluster id');
   const { from, to } = toRange(options.from, options.to);
-  const limit = toLimit(options.limit, 5_000, 50_000);
-  const rows = await sql<
-    {
-      id: string;
-      observed_at: Date;
-      state: string;
-      previous_state: string | null;
-      changed: boolean;
-      reason: string;
-      scale_band: string;
-      bottleneck: string;
-    }[]
-  >`
-    SELECT id, observed_at, state, previous_state, changed, reason, scale_band, bottleneck
-    FROM evaluations
-    WHERE cluster_id = ${id} ${options.changesOnly === true ? sql`AND changed = true` : sql``}
-      AND observed_at >= ${from} AND observed_at < ${to}
-    ORDER BY observed_at LIMIT ${limit}`;
-  // Rows were validated on the way in; a day is 2,880 rows, so check only the enum columns here
-  // (cheap set lookups) rather than running the full schema on every row.
-  return rows.map((r) => {
-    if (
-      !STATES.has(r.state) ||
-      (r.previous_state !== null && !STATES.has(r.previous_state)) ||
-      !REASONS.has(r.reason) ||
-      !BANDS.has(r.scale_band) ||
-      !BOTTLENECKS.has(r.bottleneck)
-    )
-      throw new StoreError(`stored evaluation ${r.id} does not match the current schema`);
-    return {
-      id: r.id,
-      observed_at: iso(r.observed_at),
-      health_state: r.state,
-      previous_state: r.previous_state,
-      changed: r.changed,
-      reason: r.reason,
-      scale_band: r.scale_band,
-      bottleneck: r.bottleneck,
-    } as TimelineEntry;
-  });
+  const limit = toLimit(options.limit, 5_000, MAX_TIMELINE_POINTS);
+  const changesOnly = options.changesOnly === true;
+  const step = changesOnly ? undefined : toStep(options.stepMs);
+  if (step === undefined) {
+    const rows = await sql<TimelineRow[]>`
+      SELECT id, observed_at, state, previous_state, changed, reason, scale_band, bottleneck,
+        1 AS samples
+      FROM evaluations
+      WHERE cluster_id = ${id} ${changesOnly ? sql`AND changed = true` : sql``}
+        AND observed_at >= ${from} AND observed_at < ${to}
+      ORDER BY observed_at DESC LIMIT ${limit + 1}`;
+    if (rows.length <= limit || changesOnly || options.stepMs !== undefined) {
+      const { points, truncated } = newest(rows, limit);
+      return { points: points.map(toTimelineEntry), truncated, stepMs: null };
+    }
+  }
+  const stepMs = step ?? stepFor(from.getTime(), to.getTime(), limit);
+  const rows = await sql<TimelineRow[]>`
+    SELECT DISTINCT ON (b) id, observed_at, state, previous_state, changed_in_bucket AS changed,
+      reason, scale_band, bottleneck, samples
+    FROM (
+      SELECT id, observed_at, state, previous_state, reason, scale_band, bottleneck,
+        floor(extract(epoch FROM observed_at) * 1000 / ${stepMs}) AS b,
+        CASE state WHEN 'critical' THEN 3 WHEN 'unknown' THEN 2 WHEN 'stressed' THEN 1 ELSE 0 END
+          AS severity,
+        count(*) OVER w AS samples,
+        bool_or(changed) OVER w AS changed_in_bucket
+      FROM evaluations
+      WHERE cluster_id = ${id} AND observed_at >= ${from} AND observed_at < ${to}
+      WINDOW w AS (PARTITION BY floor(extract(epoch FROM observed_at) * 1000 / ${stepMs}))
+    ) bucketed
+    ORDER BY b DESC, severity DESC, observed_at DESC
+    LIMIT ${limit + 1}`;
+  const { points, truncated } = newest(rows, limit);
+  return { points: points.map(toTimelineEntry), truncated, stepMs };
 }
 
 /** The most signals one sparkline read may ask for. */
 export const MAX_SERIES_SIGNALS = 12;
 
+/** Options of {@link signalSeries}. */
+export interface SeriesOptions {
+  readonly clusterId: string;
+  readonly signalIds: readonly string[];
+  readonly from: Date | string | number;
+  readonly to: Date | string | number;
+  /**
+   * Points per signal, 1..5,000 (default 2,880: a day at 30 s), and never more than
+   * {@link MAX_SERIES_POINTS} over all signals: with 12 signals at most 1,666 each.
+   */
+  readonly limit?: number;
+  /** Bucket width; without one a range with more cycles than the limit is downsampled. */
+  readonly stepMs?: number;
+}
+
+interface SeriesRow {
+  observed_at: Date;
+  signal_values: string;
+  signal_status: string | null;
+}
+
+function statusIn(
+  id: string,
+  values: Record<string, unknown>,
+  status: Record<string, unknown>,
+): SeriesPoint['status'] {
+  if (typeof values[id] === 'number') return 'ok';
+  const s = status[id];
+  return s === 'error' || s === 'stale' ? s : 'absent';
+}
+
 /**
- * Sparkline series: for each requested signal id, one point per stored cycle in `[from, to)`,
- * oldest first, read from the values stored beside each evaluation (no recomputation). A cycle
- * where the signal had no `ok` value gives `value: null`, never 0.
- *
- * @param options.limit cycles to return, 1..20,000 (default 2,880: a day at 30 s).
+ * Sparkline series: for each signal id, one point per stored cycle in `[from, to)` (or per `step`
+ * bucket), oldest first, read from what each evaluation stored (no recomputation). A cycle where
+ * the signal had no usable number gives `value: null` and the status stored with it — `error`
+ * for a failed query, never re-inferred and never 0. Always the **newest** points of the range;
+ * `truncated` says when older ones were left out.
  */
 export async function signalSeries(
   sql: Sql,
-  options: {
-    readonly clusterId: string;
-    readonly signalIds: readonly string[];
-    readonly from: Date | string | number;
-    readonly to: Date | string | number;
-    readonly limit?: number;
-  },
-): Promise<Record<string, SeriesPoint[]>> {
+  options: SeriesOptions,
+): Promise<ReadBounds & { series: Record<string, SeriesPoint[]> }> {
   const id = parseInput(ClusterIdSchema, options.clusterId, 'cluster id');
   const ids = parseInput(
     z.array(z.string().min(1).max(200)).min(1).max(MAX_SERIES_SIGNALS),
@@ -348,25 +423,133 @@ export async function signalSeries(
     'signal ids',
   );
   const { from, to } = toRange(options.from, options.to);
-  const limit = toLimit(options.limit, 2_880, 20_000);
-  // The stored values are parsed here rather than in SQL: PostgreSQL's per-row jsonb conversion
-  // measured about twice the cost of shipping the text and running JSON.parse (bench/store).
-  const rows = await sql<{ observed_at: Date; signal_values: string }[]>`
-    SELECT observed_at, signal_values
-    FROM evaluations
-    WHERE cluster_id = ${id} AND observed_at >= ${from} AND observed_at < ${to}
-    ORDER BY observed_at LIMIT ${limit}`;
+  const asked = toLimit(options.limit, 2_880, 5_000);
+  const limit = Math.min(asked, Math.floor(MAX_SERIES_POINTS / ids.length));
+  const step = toStep(options.stepMs);
   const series: Record<string, SeriesPoint[]> = {};
   for (const signal of ids) series[signal] = [];
-  for (const row of rows) {
-    const t = iso(row.observed_at);
-    const values = parseJson(row.signal_values, 'signal values') as Record<string, unknown>;
-    for (const signal of ids) {
-      const value = Object.hasOwn(values, signal) ? values[signal] : undefined;
-      series[signal]?.push({ t, value: typeof value === 'number' ? value : null });
+  if (step === undefined) {
+    // The stored values are parsed here rather than in SQL: PostgreSQL's per-row jsonb conversion
+    // measured about twice the cost of shipping the text and running JSON.parse (bench/store).
+    const rows = await sql<SeriesRow[]>`
+      SELECT observed_at, signal_values, signal_status
+      FROM evaluations
+      WHERE cluster_id = ${id} AND observed_at >= ${from} AND observed_at < ${to}
+      ORDER BY observed_at DESC LIMIT ${limit + 1}`;
+    if (rows.length <= limit || options.stepMs !== undefined) {
+      const { points, truncated } = newest(rows, limit);
+      for (const row of points) {
+        const t = iso(row.observed_at);
+        const values = parseJson(row.signal_values, 'signal values') as Record<string, unknown>;
+        const status = (
+          row.signal_status === null ? {} : parseJson(row.signal_status, 'signal status')
+        ) as Record<string, unknown>;
+        for (const signal of ids) {
+          const v = values[signal];
+          const value = typeof v === 'number' ? v : null;
+          series[signal]?.push({
+            t,
+            value,
+            status: statusIn(signal, values, status),
+            min: value,
+            max: value,
+            samples: 1,
+          });
+        }
+      }
+      return { truncated: truncated || limit < asked, stepMs: null, series };
     }
   }
-  return series;
+  const stepMs = step ?? stepFor(from.getTime(), to.getTime(), limit);
+  // One jsonb conversion per row (not per signal); aggregates per bucket in the database, so a
+  // month of cycles never crosses the wire.
+  const columns = ids.map(
+    (_signal, i) => sql`
+      avg(${sql(`v${i}`)}) AS ${sql(`mean${i}`)}, min(${sql(`v${i}`)}) AS ${sql(`min${i}`)},
+      max(${sql(`v${i}`)}) AS ${sql(`max${i}`)}, count(${sql(`v${i}`)}) AS ${sql(`n${i}`)},
+      bool_or(${sql(`s${i}`)} = 'error') AS ${sql(`err${i}`)},
+      bool_or(${sql(`s${i}`)} = 'stale') AS ${sql(`stale${i}`)}`,
+  );
+  const extracts = ids.map(
+    (signal, i) => sql`
+      CASE WHEN jsonb_typeof(j -> ${signal}) = 'number' THEN (j ->> ${signal})::float8 END
+        AS ${sql(`v${i}`)},
+      st ->> ${signal} AS ${sql(`s${i}`)}`,
+  );
+  const join = (parts: readonly PendingQuery<Row[]>[]) =>
+    parts.reduce((acc, part, i) => (i === 0 ? part : sql`${acc}, ${part}`));
+  const rows = await sql<Record<string, unknown>[]>`
+    SELECT b, count(*) AS samples, ${join(columns)}
+    FROM (
+      SELECT floor(extract(epoch FROM observed_at) * 1000 / ${stepMs}) AS b, ${join(extracts)}
+      FROM evaluations,
+        LATERAL (SELECT signal_values::jsonb AS j, coalesce(signal_status, '{}')::jsonb AS st) parsed
+      WHERE cluster_id = ${id} AND observed_at >= ${from} AND observed_at < ${to}
+    ) cycles
+    GROUP BY b ORDER BY b DESC LIMIT ${limit + 1}`;
+  const { points, truncated } = newest(rows, limit);
+  const num = (x: unknown): number | null => (x === null || x === undefined ? null : Number(x));
+  for (const row of points) {
+    const t = iso(new Date(Number(row.b) * stepMs));
+    ids.forEach((signal, i) => {
+      const n = Number(row[`n${i}`]);
+      const status: SeriesPoint['status'] =
+        n > 0
+          ? 'ok'
+          : row[`err${i}`] === true
+            ? 'error'
+            : row[`stale${i}`] === true
+              ? 'stale'
+              : 'absent';
+      series[signal]?.push({
+        t,
+        value: n > 0 ? num(row[`mean${i}`]) : null,
+        status,
+        min: n > 0 ? num(row[`min${i}`]) : null,
+        max: n > 0 ? num(row[`max${i}`]) : null,
+        samples: Number(row.samples),
+      });
+    });
+  }
+  return { truncated: truncated || limit < asked, stepMs, series };
+}
+
+/**
+ * Every watched cluster (up to 1,000, by name) with its newest evaluation's time, state and
+ * cadence: one primary-key scan plus one backwards index step per cluster.
+ */
+export async function listClustersWithLatest(sql: Sql): Promise<ClusterLatest[]> {
+  const rows = await sql<
+    (ClusterRow & {
+      observed_at: Date | null;
+      state: string | null;
+      reason: string | null;
+      interval_ms: string | number | null;
+    })[]
+  >`
+    SELECT c.id, c.name, c.created_at, e.observed_at, e.state, e.reason, e.interval_ms
+    FROM clusters c LEFT JOIN LATERAL (
+      SELECT observed_at, state, reason, interval_ms FROM evaluations
+      WHERE cluster_id = c.id ORDER BY observed_at DESC LIMIT 1
+    ) e ON true
+    ORDER BY c.name LIMIT ${MAX_CLUSTERS}`;
+  return rows.map((r) => {
+    if (r.observed_at === null || r.state === null || r.reason === null)
+      return { ...toCluster(r), latest: null };
+    if (!STATES.has(r.state) || !REASONS.has(r.reason))
+      throw new StoreError(
+        `stored evaluation of cluster ${r.id} does not match the current schema`,
+      );
+    return {
+      ...toCluster(r),
+      latest: {
+        observed_at: iso(r.observed_at),
+        state: r.state as StoredEvaluation['evaluation']['state'],
+        reason: r.reason as StoredEvaluation['evaluation']['reason'],
+        interval_ms: r.interval_ms === null ? null : Number(r.interval_ms),
+      },
+    };
+  });
 }
 
 /**
@@ -388,18 +571,7 @@ export async function recentLogPatterns(
     since === undefined
       ? sql`observed_at = (SELECT max(observed_at) FROM log_patterns WHERE cluster_id = ${id})`
       : sql`observed_at >= ${since}`;
-  const rows = await sql<
-    {
-      id: string;
-      cluster_id: string;
-      observed_at: Date;
-      pattern_id: string;
-      service: string;
-      count: string | number;
-      count_is_lower_bound: boolean;
-      sample: string | null;
-    }[]
-  >`
+  const rows = await sql<LogPatternDbRow[]>`
     SELECT id, cluster_id, observed_at, pattern_id, service, count, count_is_lower_bound, sample
     FROM log_patterns WHERE cluster_id = ${id} AND ${window}
     ORDER BY observed_at DESC, count DESC, pattern_id LIMIT ${limit}`;

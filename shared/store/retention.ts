@@ -4,9 +4,25 @@ import { toDate, toLimit } from './input.js';
 import { BATCH, DSQL_LIMITS } from './limits.js';
 import { type RetryOptions, transaction } from './retry.js';
 
-/** Tables with time-based retention; each is aged by its `observed_at` (time-indexed). */
-const RETAINED = ['evaluations', 'log_patterns'] as const;
-export type RetainedTable = (typeof RETAINED)[number];
+/**
+ * Tables with time-based retention and the time-indexed column each is aged by. Assessments and
+ * their issues age by `created_at` (the instant of the evaluation they explain): an issue still
+ * open after the retention period has newer rows with the same key in newer assessments.
+ */
+const RETAINED = {
+  evaluations: 'observed_at',
+  log_patterns: 'observed_at',
+  assessments: 'created_at',
+  issues: 'created_at',
+} as const;
+export type RetainedTable = keyof typeof RETAINED;
+/** Every retained table, in the order a retention run prunes them (issues before assessments). */
+export const RETAINED_TABLES: readonly RetainedTable[] = [
+  'evaluations',
+  'log_patterns',
+  'issues',
+  'assessments',
+];
 
 export interface RetentionOptions {
   readonly before: Date | string | number;
@@ -35,8 +51,9 @@ export async function deleteOlderThan(
   options: RetentionOptions,
   retry: RetryOptions = {},
 ): Promise<RetentionReport> {
-  if (!(RETAINED as readonly string[]).includes(table))
+  if (!Object.hasOwn(RETAINED, table))
     throw new StoreInputError(`no retention for table ${String(table)}`);
+  const column = RETAINED[table];
   const before = toDate(options.before, 'before');
   const batchSize = toLimit(
     options.batchSize,
@@ -54,7 +71,7 @@ export async function deleteOlderThan(
         // The sub-select walks the time index, so each batch costs its own size, not the table's.
         const result = await tx`
           DELETE FROM ${tx(table)} WHERE id IN (
-            SELECT id FROM ${tx(table)} WHERE observed_at < ${before} LIMIT ${batchSize})`;
+            SELECT id FROM ${tx(table)} WHERE ${tx(column)} < ${before} LIMIT ${batchSize})`;
         return result.count;
       },
       retry,

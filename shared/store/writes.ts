@@ -5,8 +5,11 @@ import { type AssessmentInput, AssessmentInputSchema } from '../models/assessmen
 import { type Cluster, ClusterNameSchema } from '../models/cluster.js';
 import { type IssueInput, IssueInputSchema } from '../models/issue.js';
 import { type LogPatternInput, LogPatternInputSchema } from '../models/log-pattern.js';
-import { type SignalValues, SignalValuesSchema } from '../models/stored-evaluation.js';
-import type { Snapshot } from '../signals/value.js';
+import {
+  SignalStatusMapSchema,
+  SignalValuesSchema,
+  type StoredSignals,
+} from '../models/stored-evaluation.js';
 import { StoreInputError } from './errors.js';
 import {
   assessmentIdFor,
@@ -17,17 +20,9 @@ import {
 } from './ids.js';
 import { byteLength, parseInput, toDate } from './input.js';
 import { BATCH, chunkBySize, DSQL_LIMITS } from './limits.js';
-import { type ClusterRow, toCluster } from './reads.js';
+import { toCluster } from './reads.js';
 import { type RetryOptions, transaction, withRetry } from './retry.js';
-
-/** The numeric (`ok`) values of a snapshot, keyed by signal id: what sparklines read back. */
-export function signalValuesOf(snapshot: Snapshot): SignalValues {
-  const values: SignalValues = {};
-  for (const [id, value] of Object.entries(snapshot.values)) {
-    if (value.status === 'ok') values[id] = value.value;
-  }
-  return values;
-}
+import type { ClusterRow, EvaluationRow } from './rows.js';
 
 async function requireCluster(tx: TransactionSql, clusterId: string): Promise<void> {
   // No foreign keys on DSQL: the relation is enforced here, in the writing transaction.
@@ -57,50 +52,42 @@ export async function ensureCluster(
   return toCluster(row);
 }
 
-/** One cycle to store: the engine's output and the snapshot values it saw. */
+/** One cycle to store: the engine's output and what it saw of each signal. */
 export interface EvaluationRecord {
   readonly clusterId: string;
-  /** The observing workflow; with `cycle` it names the cycle, so a retry finds the same id. */
+  /** The observing workflow (for people reading the row; identity is cluster + instant). */
   readonly workflowId: string;
-  /** Cycle number within the workflow (the engine's `carried.cycles` works). */
+  /** The workflow run that judged the cycle, when known: tells a retry from a conflict. */
+  readonly runId?: string | null;
+  /** Cycle number within the observer's chain of runs (informational). */
   readonly cycle: number;
+  /** The observer's cadence, so a reader can tell a stale cluster from a slow one. */
+  readonly intervalMs?: number | null;
   readonly evaluation: Evaluation;
-  /** Numeric signal values for sparklines; see {@link signalValuesOf}. */
-  readonly signalValues: SignalValues;
+  /** The snapshot as stored: usable numbers and every other signal's status (`storedSignalsOf`). */
+  readonly signals: StoredSignals;
 }
 
 const EvaluationRecordSchema = z.object({
   clusterId: z.uuid(),
   workflowId: z.string().min(1).max(1_000),
+  runId: z.string().min(1).max(200).nullish(),
   cycle: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  intervalMs: z.number().int().positive().max(86_400_000).nullish(),
   evaluation: EvaluationSchema,
-  signalValues: SignalValuesSchema,
+  signals: z.object({ values: SignalValuesSchema, status: SignalStatusMapSchema }),
 });
-
-interface EvaluationRow {
-  id: string;
-  cluster_id: string;
-  workflow_id: string;
-  cycle: number;
-  observed_at: Date;
-  state: string;
-  previous_state: string | null;
-  changed: boolean;
-  reason: string;
-  scale_band: string;
-  bottleneck: string;
-  evaluation: string;
-  signal_values: string;
-}
 
 function toEvaluationRow(input: EvaluationRecord): EvaluationRow {
   const record = parseInput(EvaluationRecordSchema, input, 'evaluation record');
   const e = record.evaluation;
   return {
-    id: evaluationIdFor(record.clusterId, record.workflowId, record.cycle),
+    id: evaluationIdFor(record.clusterId, e.observedAt),
     cluster_id: record.clusterId,
     workflow_id: record.workflowId,
+    run_id: record.runId ?? null,
     cycle: record.cycle,
+    interval_ms: record.intervalMs ?? null,
     observed_at: new Date(e.observedAt),
     state: e.state,
     previous_state: e.previousState,
@@ -109,7 +96,8 @@ function toEvaluationRow(input: EvaluationRecord): EvaluationRow {
     scale_band: e.scaleBand,
     bottleneck: e.bottleneck,
     evaluation: JSON.stringify(e),
-    signal_values: JSON.stringify(record.signalValues),
+    signal_values: JSON.stringify(record.signals.values),
+    signal_status: JSON.stringify(record.signals.status),
   };
 }
 
@@ -117,7 +105,9 @@ const EVALUATION_COLUMNS = [
   'id',
   'cluster_id',
   'workflow_id',
+  'run_id',
   'cycle',
+  'interval_ms',
   'observed_at',
   'state',
   'previous_state',
@@ -127,32 +117,69 @@ const EVALUATION_COLUMNS = [
   'bottleneck',
   'evaluation',
   'signal_values',
+  'signal_status',
 ] as const;
 
 /**
- * Stores one cycle's evaluation. Safe to call again with the same cluster, workflow and cycle (a
- * retried activity): the deterministic id and `ON CONFLICT (id) DO NOTHING` leave one row.
+ * What writing one evaluation did: `inserted` a new row; `duplicate` — the row was there, written
+ * by the same observer for the same cycle (a retried activity); `conflict` — another writer
+ * already stored this cluster at this instant (two observers of one cluster, or a run that was
+ * reset onto an instant already judged). A conflict keeps the first row and says whose it is.
+ */
+export type EvaluationWrite =
+  | { readonly id: string; readonly outcome: 'inserted' | 'duplicate' }
+  | {
+      readonly id: string;
+      readonly outcome: 'conflict';
+      readonly existing: {
+        readonly workflowId: string;
+        readonly runId: string | null;
+        readonly cycle: number;
+      };
+    };
+
+/**
+ * Stores one cycle's evaluation under its identity (cluster, observed instant). Safe to call again
+ * (a retried activity): the deterministic id and `ON CONFLICT (id) DO NOTHING` leave one row, and
+ * the outcome tells a retry from a conflicting writer instead of ignoring either.
  *
- * @returns the row id, and whether this call inserted it (false for a replay).
  * @throws StoreInputError for invalid input or an unknown cluster.
  */
 export async function recordEvaluation(
   sql: Sql,
   record: EvaluationRecord,
   retry: RetryOptions = {},
-): Promise<{ id: string; inserted: boolean }> {
+): Promise<EvaluationWrite> {
   const row = toEvaluationRow(record);
-  const inserted = await transaction(
+  return transaction(
     sql,
-    async (tx) => {
+    async (tx): Promise<EvaluationWrite> => {
       await requireCluster(tx, row.cluster_id);
       const result = await tx`INSERT INTO evaluations ${tx(row, ...EVALUATION_COLUMNS)}
         ON CONFLICT (id) DO NOTHING`;
-      return result.count === 1;
+      if (result.count === 1) return { id: row.id, outcome: 'inserted' };
+      const [existing] = await tx<{ workflow_id: string; run_id: string | null; cycle: string }[]>`
+        SELECT workflow_id, run_id, cycle FROM evaluations WHERE id = ${row.id}`;
+      if (existing === undefined)
+        throw new StoreInputError(`evaluation ${row.id} neither inserted nor found`);
+      const sameWriter =
+        existing.workflow_id === row.workflow_id &&
+        Number(existing.cycle) === row.cycle &&
+        (existing.run_id === null || row.run_id === null || existing.run_id === row.run_id);
+      return sameWriter
+        ? { id: row.id, outcome: 'duplicate' }
+        : {
+            id: row.id,
+            outcome: 'conflict',
+            existing: {
+              workflowId: existing.workflow_id,
+              runId: existing.run_id,
+              cycle: Number(existing.cycle),
+            },
+          };
     },
     retry,
   );
-  return { id: row.id, inserted };
 }
 
 /**

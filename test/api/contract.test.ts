@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import type { LocalApi } from '../../lambda/local-server.js';
-import { ROUTES } from '../../shared/api/routes.js';
+import { ROUTES } from '../../lambda/routes.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';
 import { type SeededApi, startSeededApi, TEST_API_KEY } from './support.js';
 

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiHandler, createApiHandler } from '../../lambda/api.js';
 import { fixedStore } from '../../lambda/common/store.js';
 import type { LocalApi } from '../../lambda/local-server.js';
-import { ROUTES } from '../../shared/api/routes.js';
+import { ROUTES } from '../../lambda/routes.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';
 import { openStore } from '../../shared/store/connection.js';
 import {

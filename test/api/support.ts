@@ -21,8 +21,12 @@ import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 /** The key the fixtures carry in `x-api-key`. */
 export const TEST_API_KEY = 'test-api-key-0123456789abcdef';
 
-/** The fixtures' request time (their `timeEpoch`): an hour after the seeded run started. */
-export const NOW = T0 + 3_600_000;
+/**
+ * The handler tests' request time: one cycle after the seeded run's last evaluation (T0 + 19
+ * cycles), so the stored state is fresh. The fixtures' own `timeEpoch` (T0 + 1 h) is not read:
+ * the handler takes its clock from its dependencies.
+ */
+export const NOW = T0 + 20 * CYCLE_MS;
 
 /** A logger that writes nothing, so test output stays readable. */
 export const silentLogger = new Logger({ serviceName: 'copilot-api-test', logLevel: 'SILENT' });

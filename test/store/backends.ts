@@ -1,11 +1,12 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { DEFAULT_ENGINE_CONFIG } from '../../shared/health/config.js';
 import type { Evaluation } from '../../shared/health/evaluation.js';
+import { storedSignalsOf } from '../../shared/models/stored-evaluation.js';
 import { openStore, type Store } from '../../shared/store/connection.js';
 import { startEmbeddedStore } from '../../shared/store/embedded.js';
 import type { EvaluationRecord } from '../../shared/store/writes.js';
-import { signalValuesOf } from '../../shared/store/writes.js';
 import { CYCLE_MS, HEALTHY, repeat, run, snapshot, T0, withSpec } from '../helpers/snapshots.js';
 import { startTestPostgres } from '../support/postgres.js';
 
@@ -58,9 +59,14 @@ export function engineRun(): {
       evaluations.map((evaluation, i) => ({
         clusterId,
         workflowId: 'observe-cluster-test',
+        runId: 'run-1',
         cycle: i,
+        intervalMs: CYCLE_MS,
         evaluation,
-        signalValues: signalValuesOf(snapshot(specs[i] ?? HEALTHY, T0 + i * CYCLE_MS)),
+        signals: storedSignalsOf(
+          snapshot(specs[i] ?? HEALTHY, T0 + i * CYCLE_MS),
+          DEFAULT_ENGINE_CONFIG.maxSampleAgeSec,
+        ),
       })),
   };
 }

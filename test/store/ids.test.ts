@@ -40,15 +40,18 @@ describe('uuidV5', () => {
 });
 
 describe('deterministic store ids', () => {
-  it('name a cycle by cluster, workflow and cycle number', () => {
+  it('name a cycle by what it is: the cluster and the instant it judges', () => {
     // Pinned: stored rows carry these ids, so a change to the derivation would orphan them.
     // (Checked against Python's uuid.uuid5 over the same JSON-encoded names.)
     const cluster = clusterIdFor('prod');
     expect(cluster).toBe('1a17e056-19ca-5545-9e20-49c144f26b9e');
     expect(deterministicId('cluster', 'prod')).toBe(cluster);
-    expect(evaluationIdFor(cluster, 'wf', 7)).toBe('611cf11a-9e41-590b-8f4c-3398724b9320');
-    expect(evaluationIdFor(cluster, 'wf', 7)).not.toBe(evaluationIdFor(cluster, 'wf', 8));
-    expect(evaluationIdFor(cluster, 'wf', 7)).not.toBe(evaluationIdFor(cluster, 'wf2', 7));
+    const at = 1_795_867_200_000;
+    expect(evaluationIdFor(cluster, at)).toBe('3af12b4a-7154-5223-8194-856e3ace0e29');
+    expect(evaluationIdFor(cluster, at)).not.toBe(evaluationIdFor(cluster, at + 1));
+    expect(evaluationIdFor(cluster, at)).not.toBe(evaluationIdFor(clusterIdFor('dev'), at));
+    expect(() => evaluationIdFor(cluster, 1.5)).toThrow(RangeError);
+    expect(() => evaluationIdFor(cluster, -1)).toThrow(RangeError);
   });
 
   it('cannot collide by moving a separator between parts', () => {

@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ENGINE_CONFIG } from '../../shared/health/config.js';
+import { evaluate } from '../../shared/health/engine.js';
 import type { Evaluation } from '../../shared/health/evaluation.js';
 import type { AssessmentInput } from '../../shared/models/assessment.js';
 import type { IssueInput } from '../../shared/models/issue.js';
+import { storedSignalsOf } from '../../shared/models/stored-evaluation.js';
 import { listTables } from '../../shared/store/admin.js';
+import { backfillSignalStatus } from '../../shared/store/backfill.js';
 import { openStore, type Store } from '../../shared/store/connection.js';
 import { MigrationError, StoreInputError } from '../../shared/store/errors.js';
 import { clusterIdFor, evaluationIdFor } from '../../shared/store/ids.js';
@@ -32,7 +36,7 @@ import {
   recordEvaluations,
   recordLogPatterns,
 } from '../../shared/store/writes.js';
-import { CYCLE_MS, T0 } from '../helpers/snapshots.js';
+import { CYCLE_MS, HEALTHY, snapshot, T0, withSpec } from '../helpers/snapshots.js';
 import { BACKENDS, engineRun, startBackend } from './backends.js';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -196,9 +200,15 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
       if (record === undefined) throw new Error('no record');
       const results = [];
       for (let i = 0; i < 5; i++) results.push(await recordEvaluation(store.sql, record));
-      expect(results.map((r) => r.inserted)).toEqual([true, false, false, false, false]);
+      expect(results.map((r) => r.outcome)).toEqual([
+        'inserted',
+        'duplicate',
+        'duplicate',
+        'duplicate',
+        'duplicate',
+      ]);
       expect(new Set(results.map((r) => r.id))).toEqual(
-        new Set([evaluationIdFor(clusterId, record.workflowId, 0)]),
+        new Set([evaluationIdFor(clusterId, record.evaluation.observedAt)]),
       );
       const [n] = await store.sql<{ n: string }[]>`
         SELECT count(*) AS n FROM evaluations WHERE cluster_id = ${clusterId}`;
@@ -220,8 +230,10 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
       const from = T0;
       const to = T0 + evaluations.length * CYCLE_MS;
       const all = await evaluationTimeline(store.sql, { clusterId, from, to });
-      expect(all.map((e) => e.health_state)).toEqual(evaluations.map((e) => e.state));
-      const changes = await evaluationTimeline(store.sql, {
+      expect(all.truncated).toBe(false);
+      expect(all.stepMs).toBeNull();
+      expect(all.points.map((e) => e.health_state)).toEqual(evaluations.map((e) => e.state));
+      const { points: changes } = await evaluationTimeline(store.sql, {
         clusterId,
         from,
         to,
@@ -234,7 +246,7 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
     });
 
     it('returns sparkline series from the stored values, null where a signal had no value', async () => {
-      const series = await signalSeries(store.sql, {
+      const { series, truncated } = await signalSeries(store.sql, {
         clusterId,
         signalIds: [
           'persistence.latency_p99_ms',
@@ -253,6 +265,171 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
         true,
       );
       expect(series['no.such_signal']?.every((p) => p.value === null)).toBe(true);
+      expect(series['no.such_signal']?.every((p) => p.status === 'absent')).toBe(true);
+      expect(truncated).toBe(false);
+    });
+
+    it('writes a new run of the same observer as new rows: identity is cluster and instant', async () => {
+      const other = (await ensureCluster(store.sql, `restart-${kind}`)).id;
+      const firstRun = records(other).slice(0, 3);
+      for (const r of firstRun)
+        expect((await recordEvaluation(store.sql, r)).outcome).toBe('inserted');
+      // The restarted observer counts cycles from 0 again, a day later, in a new run.
+      const secondRun = firstRun.map((r) => ({
+        ...r,
+        runId: 'run-2',
+        evaluation: { ...r.evaluation, observedAt: r.evaluation.observedAt + 86_400_000 },
+      }));
+      for (const r of secondRun)
+        expect((await recordEvaluation(store.sql, r)).outcome).toBe('inserted');
+      const { points } = await evaluationTimeline(store.sql, {
+        clusterId: other,
+        from: T0,
+        to: T0 + 2 * 86_400_000,
+      });
+      expect(points).toHaveLength(6);
+    });
+
+    it('reports a conflicting writer of the same instant and keeps the first row', async () => {
+      const other = (await ensureCluster(store.sql, `conflict-${kind}`)).id;
+      const [first] = records(other);
+      if (first === undefined) throw new Error('no record');
+      expect((await recordEvaluation(store.sql, first)).outcome).toBe('inserted');
+      const rival = { ...first, workflowId: 'another-observer', runId: 'run-9', cycle: 42 };
+      const write = await recordEvaluation(store.sql, rival);
+      expect(write).toEqual({
+        id: evaluationIdFor(other, first.evaluation.observedAt),
+        outcome: 'conflict',
+        existing: { workflowId: first.workflowId, runId: 'run-1', cycle: first.cycle },
+      });
+      const latest = await latestEvaluation(store.sql, other);
+      expect(latest?.workflow_id).toBe(first.workflowId);
+    });
+
+    it('stores each signal status as observed, and reads it back as stored', async () => {
+      const other = (await ensureCluster(store.sql, `status-${kind}`)).id;
+      const [first] = records(other);
+      if (first === undefined) throw new Error('no record');
+      const snap = snapshot(HEALTHY, T0);
+      snap.values['persistence.latency_p99_ms'] = { status: 'error', message: 'timeout' };
+      snap.values['history.backlog_age_sec'] = { status: 'ok', value: 1, sampledAt: T0 - 900_000 };
+      snap.values['frontend.error_rate_per_sec'] = { status: 'absent' };
+      const signals = storedSignalsOf(snap, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec);
+      await recordEvaluation(store.sql, { ...first, signals });
+      const latest = await latestEvaluation(store.sql, other);
+      expect(latest?.interval_ms).toBe(CYCLE_MS);
+      expect(latest?.signal_status).toMatchObject({
+        'persistence.latency_p99_ms': 'error',
+        'history.backlog_age_sec': 'stale',
+        'frontend.error_rate_per_sec': 'absent',
+      });
+      expect(latest?.signal_values['history.backlog_age_sec']).toBeUndefined();
+      expect(latest?.signal_values['state_transitions.throughput_per_sec']).toBe(120);
+      const { series } = await signalSeries(store.sql, {
+        clusterId: other,
+        signalIds: ['persistence.latency_p99_ms', 'history.backlog_age_sec'],
+        from: T0,
+        to: T0 + CYCLE_MS,
+      });
+      expect(series['persistence.latency_p99_ms']?.[0]).toMatchObject({
+        value: null,
+        status: 'error',
+      });
+      expect(series['history.backlog_age_sec']?.[0]).toMatchObject({
+        value: null,
+        status: 'stale',
+      });
+    });
+
+    it('reads the newest points of a range when it holds more than the limit, and says so', async () => {
+      const from = T0;
+      const to = T0 + evaluations.length * CYCLE_MS;
+      const cut = await evaluationTimeline(store.sql, {
+        clusterId,
+        from,
+        to,
+        limit: 5,
+        stepMs: undefined,
+      });
+      // More cycles than the limit and no step: downsampled to fit, nothing cut.
+      expect(cut.stepMs).toBe(120_000);
+      expect(cut.truncated).toBe(false);
+      expect(cut.points.reduce((n, p) => n + p.samples, 0)).toBe(evaluations.length);
+      // A bucket is its most severe cycle: the stressed stretch survives downsampling.
+      expect(cut.points.some((p) => p.health_state === 'stressed')).toBe(true);
+      const fine = await evaluationTimeline(store.sql, {
+        clusterId,
+        from,
+        to,
+        limit: 5,
+        stepMs: 30_000,
+      });
+      expect(fine.truncated).toBe(true);
+      expect(fine.points.map((p) => p.observed_at)).toEqual(
+        evaluations.slice(-5).map((e) => iso(e.observedAt)),
+      );
+      const changes = await evaluationTimeline(store.sql, {
+        clusterId,
+        from,
+        to,
+        limit: 1,
+        changesOnly: true,
+      });
+      expect(changes.truncated).toBe(true);
+      expect(changes.points).toHaveLength(1);
+      expect(changes.points[0]?.observed_at).toBe(
+        iso(evaluations.filter((e) => e.changed).at(-1)?.observedAt ?? 0),
+      );
+      const sparkline = await signalSeries(store.sql, {
+        clusterId,
+        signalIds: ['persistence.latency_p99_ms'],
+        from,
+        to,
+        limit: 4,
+        stepMs: 60_000,
+      });
+      const points = sparkline.series['persistence.latency_p99_ms'] ?? [];
+      expect(sparkline.truncated).toBe(true);
+      expect(points).toHaveLength(4);
+      expect(points.at(-1)?.t).toBe(iso(T0 + 18 * CYCLE_MS));
+      expect(points.every((p) => p.samples === 2 && p.status === 'ok')).toBe(true);
+      const downsampled = await signalSeries(store.sql, {
+        clusterId,
+        signalIds: ['persistence.latency_p99_ms'],
+        from,
+        to,
+        stepMs: 60_000,
+      });
+      const buckets = downsampled.series['persistence.latency_p99_ms'] ?? [];
+      expect(buckets).toHaveLength(10);
+      // Cycles 9 (45 ms) and 10 (900 ms) share a bucket: mean, min and max all kept.
+      const mixed = buckets.find((p) => p.t === iso(T0 + 8 * CYCLE_MS));
+      expect(buckets[4]).toMatchObject({ value: 45, min: 45, max: 45 });
+      expect(buckets[5]).toMatchObject({ value: 900, min: 900, max: 900 });
+      expect(mixed).toBeDefined();
+      await expect(
+        signalSeries(store.sql, { clusterId, signalIds: ['a'], from, to, stepMs: 999 }),
+      ).rejects.toThrow(/step/);
+    });
+
+    it('gives rows stored before statuses were kept the statuses their gates kept (migration 19)', async () => {
+      const other = (await ensureCluster(store.sql, `legacy-${kind}`)).id;
+      const [first] = records(other);
+      if (first === undefined) throw new Error('no record');
+      const snap = snapshot(withSpec(HEALTHY, { historyBacklog: 'error' }), T0);
+      const { id } = await recordEvaluation(store.sql, {
+        ...first,
+        evaluation: evaluate(null, snap),
+        signals: storedSignalsOf(snap, DEFAULT_ENGINE_CONFIG.maxSampleAgeSec),
+      });
+      await store.sql`UPDATE evaluations SET signal_status = NULL WHERE id = ${id}`;
+      expect((await latestEvaluation(store.sql, other))?.signal_status).toEqual({});
+      expect(await backfillSignalStatus(store.sql)).toBe(1);
+      const status = (await latestEvaluation(store.sql, other))?.signal_status ?? {};
+      expect(status['history.backlog_age_sec']).toBe('error');
+      expect(status['persistence.occ_conflicts_per_sec']).toBe('absent');
+      expect(status['state_transitions.throughput_per_sec']).toBeUndefined();
+      expect(await backfillSignalStatus(store.sql)).toBe(0);
     });
 
     it('answers the latest status with the newest evaluation and assessment', async () => {
@@ -479,6 +656,32 @@ describe.each(BACKENDS)('state store on %s', (kind) => {
         maxBatches: 1,
       });
       expect(capped).toEqual({ table: 'evaluations', deleted: 2, batches: 1 });
+    });
+
+    it('prunes assessments and their issues by the instant they explain', async () => {
+      const clusterId = (await ensureCluster(store.sql, `retention-assess-${kind}`)).id;
+      const old = Date.UTC(2020, 0, 1);
+      const kept = Date.UTC(2021, 0, 1);
+      await recordAssessment(store.sql, {
+        key: 'old',
+        assessment: assessmentFor(clusterId, old),
+        issues: [ISSUE_A, ISSUE_B],
+      });
+      const fresh = await recordAssessment(store.sql, {
+        key: 'fresh',
+        assessment: assessmentFor(clusterId, kept),
+        issues: [ISSUE_A],
+      });
+      const issues = await deleteOlderThan(store.sql, 'issues', { before: kept });
+      const assessments = await deleteOlderThan(store.sql, 'assessments', { before: kept });
+      expect(issues.deleted).toBeGreaterThanOrEqual(2);
+      expect(assessments.deleted).toBeGreaterThanOrEqual(1);
+      const left = await store.sql<{ id: string }[]>`
+        SELECT id FROM assessments WHERE cluster_id = ${clusterId}`;
+      expect(left.map((r) => r.id)).toEqual([fresh.id]);
+      const leftIssues = await store.sql<{ assessment_id: string }[]>`
+        SELECT assessment_id FROM issues WHERE cluster_id = ${clusterId}`;
+      expect(leftIssues.map((r) => r.assessment_id)).toEqual([fresh.id]);
     });
 
     it('refuses a batch larger than a DSQL transaction may hold', async () => {

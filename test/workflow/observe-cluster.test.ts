@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { WorkflowUpdateFailedError } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
-import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { MockActivityEnvironment, TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Snapshot } from '../../shared/signals/value.js';
@@ -12,6 +12,7 @@ import { clusterIdFor } from '../../shared/store/ids.js';
 import { runMigrations } from '../../shared/store/migrations.js';
 import { createActivities } from '../../worker/activities/index.js';
 import { lokiPatternSource } from '../../worker/activities/log-patterns.js';
+import type { CopilotActivities } from '../../worker/activities/types.js';
 import { createLokiSource } from '../../worker/sources/loki.js';
 import type { SignalSource } from '../../worker/sources/types.js';
 import { startCopilotWorkflows, workflowIds } from '../../worker/starter.js';
@@ -71,7 +72,7 @@ async function countRows(
 
 async function states(cluster: string): Promise<string[]> {
   const rows = await store.sql<{ state: string }[]>`
-    SELECT state FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY cycle`;
+    SELECT state FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY observed_at`;
   return rows.map((r) => r.state);
 }
 
@@ -89,6 +90,22 @@ function newWorker(taskQueue: string): Promise<Worker> {
       },
     }),
   });
+}
+
+/** The activities as a worker runs them: inside an activity context (logger, info). */
+function inActivityContext(a: CopilotActivities): CopilotActivities {
+  const run =
+    <I, O>(fn: (input: I) => Promise<O>) =>
+    (input: I) =>
+      new MockActivityEnvironment().run<[I], O, (input: I) => Promise<O>>(fn, input);
+  return {
+    observeCycle: run(a.observeCycle),
+    explain: run(a.explain),
+    recordAssessment: run(a.recordAssessment),
+    latestForSchedule: run(a.latestForSchedule),
+    pruneHistory: run(a.pruneHistory),
+    collectLogPatterns: run(a.collectLogPatterns),
+  };
 }
 
 /** Polls until `check` holds (the workflows run on real time; nothing here is a timing assertion). */
@@ -240,10 +257,10 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
         ...base,
         // The observation itself breaks (not the source: a bug, a crash mid-activity); only the
         // blind retry, which reads no source, can judge the cycle.
-        async observe(input: Parameters<typeof base.observe>[0]) {
+        async observeCycle(input: Parameters<typeof base.observeCycle>[0]) {
           if (input.blind === true) {
             calls.blind += 1;
-            return base.observe(input);
+            return base.observeCycle(input);
           }
           calls.sighted += 1;
           throw new Error('observation crashed');
@@ -372,6 +389,121 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
   });
 });
 
+describe('a restarted observer (terminate, reset or failure: a new run at cycle 0)', () => {
+  it('keeps writing new evaluations and resumes its critical streak from the store', async () => {
+    const cluster = 'wf-resume';
+    scripts.set(cluster, new ScriptedSource([PERSISTENCE_DOWN]));
+    const worker = await newWorker('tq-resume');
+    const start = () =>
+      env.client.workflow.start<typeof observeClusterWorkflow>('observeClusterWorkflow', {
+        taskQueue: 'tq-resume',
+        workflowId: `observe-${cluster}`,
+        args: [{ cluster, intervalMs: 1_000 }],
+      });
+    await worker.runUntil(async () => {
+      const first = await start();
+      await eventually(
+        async () => (await first.query(currentEvaluationQuery))?.state === 'critical',
+        'critical in the first run',
+      );
+      await first.terminate('operator restarts the observer');
+      const before = await countRows('evaluations', cluster);
+      const second = await start();
+      expect(second.firstExecutionRunId).not.toBe(first.firstExecutionRunId);
+      await eventually(
+        async () => (await countRows('evaluations', cluster)) >= before + 3,
+        'three cycles of the new run',
+      );
+      await eventually(async () => (await countRows('assessments', cluster)) >= 2, 'assessments');
+      await second.terminate('test done');
+    });
+    const rows = await store.sql<
+      { run_id: string; cycle: string; state: string; changed: boolean; streak: number }[]
+    >`
+      SELECT run_id, cycle, state, changed,
+        (evaluation::json->'carried'->>'criticalStreak')::int AS streak
+      FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY observed_at`;
+    const runs = [...new Set(rows.map((r) => r.run_id))];
+    expect(runs).toHaveLength(2);
+    const second = rows.filter((r) => r.run_id === runs[1]);
+    const firstRun = rows.filter((r) => r.run_id === runs[0]);
+    // The new run counted from 0 again, and every one of its cycles was stored.
+    expect(second.map((r) => Number(r.cycle)).slice(0, 3)).toEqual([0, 1, 2]);
+    // It resumed: critical at once (no new debounce), the streak going on from the stored one.
+    expect(second[0]?.state).toBe('critical');
+    expect(second[0]?.changed).toBe(false);
+    expect(second[0]?.streak).toBe((firstRun.at(-1)?.streak ?? 0) + 1);
+    // No restart assessment: the state did not change. One per change of the first run only.
+    const assessments = await store.sql<{ health_state: string }[]>`
+      SELECT health_state FROM assessments WHERE cluster_id = ${clusterIdFor(cluster)}
+      ORDER BY created_at`;
+    expect(assessments.map((a) => a.health_state)).toEqual(['stressed', 'critical']);
+  });
+
+  it('starts fresh when the newest stored evaluation is too old to describe the cluster', async () => {
+    const cluster = 'wf-resume-old';
+    const activities = inActivityContext(
+      createActivities({ store, sourceFor: () => new ScriptedSource([PERSISTENCE_DOWN]) }),
+    );
+    const base = { cluster, observerId: 'o', runId: 'r1', carried: null, intervalMs: 1_000 };
+    const t0 = Date.UTC(2026, 5, 1);
+    let carried = null;
+    for (let cycle = 0; cycle < 4; cycle++) {
+      const out = await activities.observeCycle({
+        ...base,
+        cycle,
+        carried,
+        at: t0 + cycle * 1_000,
+      });
+      carried = out.summary.carried;
+    }
+    expect(carried?.lastKnownState).toBe('critical');
+    // 30 s later (within 60 s): resumed. An hour later: a fresh engine, which cannot say critical.
+    const soon = await activities.observeCycle({
+      ...base,
+      runId: 'r2',
+      cycle: 0,
+      at: t0 + 33_000,
+      resume: true,
+    });
+    expect(soon.resumedFrom?.observedAt).toBe(t0 + 3_000);
+    expect(soon.summary.state).toBe('critical');
+    const late = await activities.observeCycle({
+      ...base,
+      runId: 'r3',
+      cycle: 0,
+      at: t0 + 3_600_000,
+      resume: true,
+    });
+    expect(late.resumedFrom).toBeUndefined();
+    expect(late.summary.state).toBe('stressed');
+    expect(late.summary.reason).toBe('critical_debouncing');
+    expect(late.stored).toBe('inserted');
+  });
+
+  it('reports a write that lands on an instant another writer already stored', async () => {
+    const cluster = 'wf-conflict';
+    const activities = inActivityContext(
+      createActivities({ store, sourceFor: () => new ScriptedSource([HEALTHY]) }),
+    );
+    const input = {
+      cluster,
+      observerId: 'o',
+      runId: 'r1',
+      cycle: 0,
+      carried: null,
+      at: Date.UTC(2026, 5, 2),
+      intervalMs: 1_000,
+    };
+    expect((await activities.observeCycle(input)).stored).toBe('inserted');
+    // The same observer retrying the same cycle: a duplicate, not an error.
+    expect((await activities.observeCycle(input)).stored).toBe('duplicate');
+    const other = await activities.observeCycle({ ...input, observerId: 'rogue', runId: 'r9' });
+    expect(other.stored).toBe('conflict');
+    expect(other.storeNote).toMatch(/already stored by o/);
+  });
+});
+
 describe('startCopilotWorkflows', () => {
   it('is idempotent and applies new configuration to the running observer on restart', async () => {
     const cluster = 'wf-starter';
@@ -445,6 +577,30 @@ describe('ScheduledAssessmentWorkflow', () => {
     const rows = await store.sql<{ health_state: string }[]>`
       SELECT health_state FROM assessments WHERE cluster_id = ${clusterIdFor(cluster)} AND trigger = 'scheduled'`;
     expect(rows.every((r) => r.health_state === 'critical')).toBe(true);
+
+    // Rounds that find the same evaluation again (the observer stopped) start no second child:
+    // the child id names the evaluation, and the clash is handled, not a failed workflow task.
+    const again = await env.client.workflow.start<typeof scheduledAssessmentWorkflow>(
+      'scheduledAssessmentWorkflow',
+      {
+        taskQueue: 'tq-scheduled-again',
+        workflowId: `scheduled-again-${cluster}`,
+        args: [{ cluster, intervalMs: 500, recentWindowMs: 0 }],
+      },
+    );
+    await (await newWorker('tq-scheduled-again')).runUntil(async () => {
+      await eventually(async () => {
+        const history = await again.fetchHistory();
+        const rounds = (history.events ?? []).filter(
+          (e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'latestForSchedule',
+        );
+        return rounds.length >= 4;
+      }, 'four scheduler rounds');
+      const history = await again.fetchHistory();
+      const failed = (history.events ?? []).filter((e) => e.workflowTaskFailedEventAttributes);
+      expect(failed).toHaveLength(0);
+      await again.terminate('test done');
+    });
 
     // The skip rule, through the activity the workflow asks.
     const activities = createActivities({ store, sourceFor: () => new ScriptedSource([HEALTHY]) });
@@ -523,13 +679,13 @@ describe('LogWatcherWorkflow', () => {
 });
 
 describe('retention', () => {
-  it('prunes evaluations and log patterns older than the retention window, and keeps newer ones', async () => {
+  it('prunes evaluations, log patterns, assessments and issues older than the retention window', async () => {
     const activities = createActivities({
       store,
       sourceFor: () => new ScriptedSource([HEALTHY]),
       retentionDays: 30,
     });
-    const count = async (table: 'evaluations' | 'log_patterns') =>
+    const count = async (table: 'evaluations' | 'log_patterns' | 'assessments' | 'issues') =>
       ((await store.sql`SELECT count(*)::int AS n FROM ${store.sql(table)}`)[0] as { n: number }).n;
     const before = await count('evaluations');
     expect(before).toBeGreaterThan(0); // the tests above left cycles behind
@@ -538,9 +694,12 @@ describe('retention', () => {
     expect(await count('evaluations')).toBe(before);
     // Thirty-one days on, everything written today is past the window.
     const patterns = await count('log_patterns');
+    const assessments = await count('assessments');
+    const issues = await count('issues');
+    expect(assessments).toBeGreaterThan(0);
     const { deleted } = await activities.pruneHistory({ at: Date.now() + 31 * 86_400_000 });
-    expect(deleted).toBe(before + patterns);
-    expect(await count('evaluations')).toBe(0);
-    expect(await count('log_patterns')).toBe(0);
+    expect(deleted).toBe(before + patterns + assessments + issues);
+    for (const table of ['evaluations', 'log_patterns', 'assessments', 'issues'] as const)
+      expect(await count(table)).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-import { log } from '@temporalio/activity';
+import { ApplicationFailure, log } from '@temporalio/activity';
+import { messageOf } from '../../shared/errors.js';
 import { explainWithRules } from '../../shared/explain/rule-based.js';
 import {
   type EngineConfig,
@@ -6,21 +7,35 @@ import {
   resolveEngineConfig,
 } from '../../shared/health/config.js';
 import { evaluate } from '../../shared/health/engine.js';
+import type { Evaluation } from '../../shared/health/evaluation.js';
+import { freshnessOf, type StalenessPolicy } from '../../shared/models/freshness.js';
 import type { LogPatternInput } from '../../shared/models/log-pattern.js';
+import { storedSignalsOf } from '../../shared/models/stored-evaluation.js';
 import type { Snapshot } from '../../shared/signals/value.js';
 import type { Store } from '../../shared/store/connection.js';
+import { clusterIdFor, evaluationIdFor } from '../../shared/store/ids.js';
 
-import { latestAssessment, latestEvaluation, recentLogPatterns } from '../../shared/store/reads.js';
-import { deleteOlderThan } from '../../shared/store/retention.js';
 import {
+  evaluationById,
+  latestAssessment,
+  latestEvaluation,
+  recentLogPatterns,
+} from '../../shared/store/reads.js';
+import { deleteOlderThan, RETAINED_TABLES } from '../../shared/store/retention.js';
+import {
+  type EvaluationWrite,
   ensureCluster,
   recordAssessment,
   recordEvaluation,
   recordLogPatterns,
-  signalValuesOf,
 } from '../../shared/store/writes.js';
 import type { SignalSource } from '../sources/types.js';
-import type { CopilotActivities, ExplainOutput } from './types.js';
+import type {
+  CopilotActivities,
+  CycleSummary,
+  ExplainOutput,
+  ObserveCycleOutput,
+} from './types.js';
 
 /** A log source for one cluster: pattern counts over a window, or a failure it explains. */
 export interface LogPatternSource {
@@ -41,8 +56,22 @@ export interface ActivityDeps {
   readonly logsFor?: (cluster: string) => LogPatternSource | undefined;
   /** Engine configuration used when the workflow passes none. */
   readonly defaultEngineConfig?: EngineConfigInput;
-  /** Days of evaluations and log patterns to keep. @default 30 */
+  /** Days of evaluations, log patterns, assessments and issues to keep. @default 30 */
   readonly retentionDays?: number;
+  /** How old the newest stored evaluation may be for a new run to resume from it. @default 3 intervals, ≥ 60 s */
+  readonly staleness?: StalenessPolicy;
+}
+
+/** A cycle whose evaluation could not be stored: it still counts, and travels inline. */
+function failedWrite(
+  summary: CycleSummary,
+  evaluation: Evaluation,
+  error: unknown,
+  extra: Partial<ObserveCycleOutput>,
+): ObserveCycleOutput {
+  const note = messageOf(error);
+  log.warn('evaluation not stored', { observedAt: summary.observedAt, error: note });
+  return { summary, stored: 'failed', storeNote: note, evaluation, ...extra };
 }
 
 /**
@@ -65,6 +94,14 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
     return id;
   }
 
+  async function storedEvaluation(id: string): Promise<Evaluation> {
+    const stored = await evaluationById(sql, id);
+    if (stored === null)
+      // Not retryable by waiting: the row was never written or has been pruned.
+      throw ApplicationFailure.nonRetryable(`evaluation ${id} is not in the store`, 'NotStored');
+    return stored.evaluation;
+  }
+
   function configOf(input: EngineConfigInput | undefined): EngineConfig {
     const raw = input ?? deps.defaultEngineConfig ?? {};
     const key = JSON.stringify(raw);
@@ -76,8 +113,33 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
     return config;
   }
 
+  /**
+   * The carried state a resumed run starts from: the newest stored evaluation's, when it is
+   * recent enough to still describe the cluster (the reader's staleness rule). Older than that,
+   * the cluster may have moved anywhere; the engine starts fresh (which can never be Happy→Critical
+   * in one step, nor critical without three cycles of evidence).
+   */
+  async function resumeFrom(cluster: string, at: number, intervalMs: number) {
+    try {
+      const latest = await latestEvaluation(sql, await clusterId(cluster));
+      if (latest === null) return null;
+      const observedAt = Date.parse(latest.observed_at);
+      if (observedAt >= at) return null; // a clock that went backwards: nothing to resume from
+      const f = freshnessOf(observedAt, latest.interval_ms ?? intervalMs, at, deps.staleness);
+      return f.stale
+        ? null
+        : { carried: latest.evaluation.carried, evaluationId: latest.id, observedAt };
+    } catch (error) {
+      log.warn('cannot resume from the store; starting fresh', {
+        cluster,
+        error: messageOf(error),
+      });
+      return null;
+    }
+  }
+
   return {
-    async observe(input) {
+    async observeCycle(input) {
       const config = configOf(input.engineConfig);
       let snapshot: Snapshot = { observedAt: input.at, values: {} };
       if (input.blind !== true) {
@@ -88,35 +150,82 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
           // cycle is blind, and the engine must say so rather than retry forever.
           log.warn('source failed; observing nothing this cycle', {
             cluster: input.cluster,
-            error: String(error),
+            error: messageOf(error),
           });
         }
       }
+      const resumed =
+        input.resume === true && input.carried === null
+          ? await resumeFrom(input.cluster, input.at, input.intervalMs)
+          : null;
       // The source may answer for a slightly different instant; the cycle is judged at `at`.
-      const evaluation = evaluate(input.carried, { ...snapshot, observedAt: input.at }, config);
-      return { evaluation, signalValues: signalValuesOf(snapshot) };
-    },
-
-    async recordEvaluation(input) {
-      const id = await clusterId(input.cluster);
-      const { id: evaluationId } = await recordEvaluation(sql, {
-        clusterId: id,
-        workflowId: input.observerId,
-        cycle: input.cycle,
-        evaluation: input.evaluation,
-        signalValues: input.signalValues,
-      });
-      return { id: evaluationId };
+      const judged = { ...snapshot, observedAt: input.at };
+      const evaluation = evaluate(resumed?.carried ?? input.carried, judged, config);
+      const signals = storedSignalsOf(judged, config.maxSampleAgeSec);
+      const summary: CycleSummary = {
+        evaluationId: '',
+        observedAt: evaluation.observedAt,
+        state: evaluation.state,
+        previousState: evaluation.previousState,
+        changed: evaluation.changed,
+        reason: evaluation.reason,
+        scaleBand: evaluation.scaleBand,
+        idle: evaluation.idle,
+        systemBusy: evaluation.systemBusy,
+        firedGates: evaluation.firedGates,
+        blindGates: evaluation.blindGates,
+        bottleneck: evaluation.bottleneck,
+        carried: evaluation.carried,
+      };
+      const resumedFrom =
+        resumed === null
+          ? {}
+          : {
+              resumedFrom: { evaluationId: resumed.evaluationId, observedAt: resumed.observedAt },
+            };
+      // The id derives from the cluster's name and the instant, so it is known even when the store
+      // is down: an assessment of this cycle can name it either way.
+      const evaluationId = evaluationIdFor(clusterIdFor(input.cluster), evaluation.observedAt);
+      let write: EvaluationWrite;
+      try {
+        write = await recordEvaluation(sql, {
+          clusterId: await clusterId(input.cluster),
+          workflowId: input.observerId,
+          runId: input.runId,
+          cycle: input.cycle,
+          intervalMs: input.intervalMs,
+          evaluation,
+          signals,
+        });
+      } catch (error) {
+        return failedWrite({ ...summary, evaluationId }, evaluation, error, resumedFrom);
+      }
+      if (write.outcome === 'conflict') {
+        const note = `instant already stored by ${write.existing.workflowId} (run ${write.existing.runId ?? 'unknown'}, cycle ${write.existing.cycle})`;
+        log.warn('evaluation not stored: conflicting writer', {
+          cluster: input.cluster,
+          evaluationId,
+          note,
+        });
+        return {
+          summary: { ...summary, evaluationId },
+          stored: 'conflict',
+          storeNote: note,
+          ...resumedFrom,
+        };
+      }
+      return { summary: { ...summary, evaluationId }, stored: write.outcome, ...resumedFrom };
     },
 
     async explain(input): Promise<ExplainOutput> {
+      const evaluation = input.evaluation ?? (await storedEvaluation(input.evaluationId));
       let logPatterns: LogPatternInput[] = [];
       if (input.context?.logsEnabled) {
         try {
           const id = await clusterId(input.cluster);
           const rows = await recentLogPatterns(sql, {
             clusterId: id,
-            since: input.evaluation.observedAt - 300_000,
+            since: evaluation.observedAt - 300_000,
           });
           logPatterns = rows.map((r) => ({
             pattern_id: r.pattern_id,
@@ -126,11 +235,16 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
             sample: r.sample,
           }));
         } catch (error) {
-          log.warn('log patterns unavailable for the explanation', { error: String(error) });
+          log.warn('log patterns unavailable for the explanation', { error: messageOf(error) });
         }
       }
-      const x = explainWithRules(input.evaluation, { logPatterns });
+      const x = explainWithRules(evaluation, { logPatterns });
       return {
+        explained: {
+          evaluationId: input.evaluationId,
+          state: evaluation.state,
+          observedAt: evaluation.observedAt,
+        },
         summary: x.summary,
         confidence: x.confidence,
         issues: x.issues,
@@ -148,16 +262,17 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
         key: input.key,
         assessment: {
           cluster_id: id,
+          evaluation_id: e.explained.evaluationId,
           trigger: input.trigger,
-          // The engine's state, copied: the explainer never decides it (prior-art §16.10).
-          health_state: input.evaluation.state,
+          // The engine's state, copied: the explainer never decides it (docs/lessons.md).
+          health_state: e.explained.state,
           summary: e.summary,
           confidence: e.confidence,
           explainer: e.explainer,
           model_id: e.modelId,
           input_tokens: e.inputTokens,
           output_tokens: e.outputTokens,
-          created_at: new Date(input.evaluation.observedAt).toISOString(),
+          created_at: new Date(e.explained.observedAt).toISOString(),
         },
         issues: e.issues,
       });
@@ -172,20 +287,27 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
       ]);
       const recentAssessment =
         assessment !== null && Date.parse(assessment.created_at) > input.at - input.recentWindowMs;
+      if (evaluation === null) return { latest: null, recentAssessment };
+      const observedAt = Date.parse(evaluation.observed_at);
       return {
-        evaluation: evaluation?.evaluation ?? null,
-        key: evaluation === null ? null : `${evaluation.workflow_id}:${evaluation.cycle}`,
+        latest: {
+          evaluationId: evaluation.id,
+          state: evaluation.evaluation.state,
+          observedAt,
+          stale: freshnessOf(observedAt, evaluation.interval_ms, input.at, deps.staleness).stale,
+        },
         recentAssessment,
       };
     },
 
     async pruneHistory(input) {
       const before = input.at - (deps.retentionDays ?? 30) * 86_400_000;
-      // Bounded per run (20 batches of 500): a large backlog is spread over several runs rather
-      // than holding the activity past its timeout.
-      const evaluations = await deleteOlderThan(sql, 'evaluations', { before, maxBatches: 20 });
-      const patterns = await deleteOlderThan(sql, 'log_patterns', { before, maxBatches: 20 });
-      return { deleted: evaluations.deleted + patterns.deleted };
+      // Bounded per run (20 batches of 500 per table): a large backlog is spread over several
+      // runs rather than holding the activity past its timeout.
+      let deleted = 0;
+      for (const table of RETAINED_TABLES)
+        deleted += (await deleteOlderThan(sql, table, { before, maxBatches: 20 })).deleted;
+      return { deleted };
     },
 
     async collectLogPatterns(input) {

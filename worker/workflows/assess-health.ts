@@ -1,6 +1,7 @@
+import { WorkflowExecutionAlreadyStartedError, WorkflowIdReusePolicy } from '@temporalio/common';
 import {
   type ActivityOptions,
-  type ChildWorkflowHandle,
+  log,
   ParentClosePolicy,
   proxyActivities,
   startChild,
@@ -31,8 +32,9 @@ const { recordAssessment } = proxyActivities<CopilotActivities>({
 });
 
 /**
- * Explains one evaluation and stores the assessment with its issues. The state is the engine's:
- * the explainer's words are stored beside it and overwrite nothing the engine decided.
+ * Explains one evaluation and stores the assessment with its issues. The state is the engine's
+ * (the explain activity reads it from the stored evaluation): the explainer's words are stored
+ * beside it and overwrite nothing the engine decided.
  */
 export async function assessHealthWorkflow(
   input: AssessHealthInput,
@@ -40,14 +42,14 @@ export async function assessHealthWorkflow(
   const explanation = await explain({
     cluster: input.cluster,
     trigger: input.trigger,
-    evaluation: input.evaluation,
+    evaluationId: input.evaluationId,
+    ...(input.evaluation === undefined ? {} : { evaluation: input.evaluation }),
     ...(input.context === undefined ? {} : { context: input.context }),
   });
   const { id } = await recordAssessment({
     cluster: input.cluster,
     key: `${input.trigger}:${input.key}`,
     trigger: input.trigger,
-    evaluation: input.evaluation,
     explanation,
   });
   return { assessmentId: id };
@@ -55,15 +57,32 @@ export async function assessHealthWorkflow(
 
 /**
  * Starts the assessment of one evaluation as a child that outlives its parent (an observer that
- * continues as new, or a scheduler, must not cancel an explanation in flight).
+ * continues as new, or a scheduler, must not cancel an explanation in flight). The child's id
+ * names the evaluation, so the same evaluation is never explained twice by the same trigger; an
+ * id already taken (a reset observer replaying a change it had explained, a scheduler round
+ * retried) means the explanation exists or is running, and is not an error.
+ *
+ * @returns whether a child was started.
  */
-export function startAssessment(
+export async function startAssessment(
   workflowId: string,
   input: AssessHealthInput,
-): Promise<ChildWorkflowHandle<typeof assessHealthWorkflow>> {
-  return startChild(assessHealthWorkflow, {
-    workflowId,
-    parentClosePolicy: ParentClosePolicy.ABANDON,
-    args: [input],
-  });
+): Promise<boolean> {
+  try {
+    await startChild(assessHealthWorkflow, {
+      workflowId,
+      parentClosePolicy: ParentClosePolicy.ABANDON,
+      // One explanation per evaluation and trigger, even after the first one finished: an LLM
+      // explanation costs money, and the stored assessment is the same by its key anyway.
+      workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      args: [input],
+    });
+    return true;
+  } catch (error) {
+    if (error instanceof WorkflowExecutionAlreadyStartedError) {
+      log.info('assessment already started', { workflowId });
+      return false;
+    }
+    throw error;
+  }
 }

@@ -1,6 +1,9 @@
 import type { EngineConfigInput } from '../../shared/health/config.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
 import type { Trigger } from '../../shared/models/assessment.js';
+import type { AssessmentContextInput } from '../activities/types.js';
+
+export type { AssessmentContextInput } from '../activities/types.js';
 
 /** One input object per workflow, so fields can be added without breaking running executions. */
 export interface ObserveClusterInput {
@@ -9,29 +12,29 @@ export interface ObserveClusterInput {
   readonly intervalMs?: number;
   /** Engine configuration (thresholds, overrides), validated by the activity. */
   readonly engineConfig?: EngineConfigInput;
-  /** Carried engine state from the previous run (continue-as-new or a restart). */
+  /** Carried engine state from the previous run (continue-as-new). */
   readonly carried?: CarriedState | null;
   /** Cycle number the run starts at; cycles number evaluations across runs. */
   readonly cycle?: number;
-  /** Continue-as-new after this many cycles, well before history limits. @default 200 */
+  /**
+   * Set by continue-as-new: the run carries its predecessor's state. Without it the run is new (a
+   * first start, a restart after terminate or failure, a reset) and resumes from the store.
+   */
+  readonly continued?: boolean;
+  /** Continue-as-new after this many cycles, well before history limits. @default 300 */
   readonly cyclesPerRun?: number;
   /** Context handed to change-triggered assessments (the prior art passed none). */
   readonly assessment?: AssessmentContextInput;
 }
 
-export interface AssessmentContextInput {
-  /** Bedrock Knowledge Base id, when runbooks are configured. */
-  readonly knowledgeBaseId?: string | null;
-  /** Whether log patterns are collected for this cluster (a Loki source is configured). */
-  readonly logsEnabled?: boolean;
-}
-
 export interface AssessHealthInput {
   readonly cluster: string;
   readonly trigger: Trigger;
-  /** The engine's evaluation being explained: the state comes from here, never from the explainer. */
-  readonly evaluation: Evaluation;
-  /** Names this explanation for idempotency (e.g. `${observerId}:${cycle}`). */
+  /** The stored evaluation being explained: the state comes from it, never from the explainer. */
+  readonly evaluationId: string;
+  /** The evaluation itself, only when it could not be stored. */
+  readonly evaluation?: Evaluation;
+  /** Names this explanation for idempotency (the evaluation id: restart-proof). */
   readonly key: string;
   readonly context?: AssessmentContextInput;
 }

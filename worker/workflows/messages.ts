@@ -1,9 +1,12 @@
 import { defineQuery, defineUpdate } from '@temporalio/workflow';
 import type { EngineConfigInput } from '../../shared/health/config.js';
-import type { Evaluation } from '../../shared/health/evaluation.js';
+import type { CycleSummary } from '../activities/types.js';
 
-/** The observer's latest evaluation (null before its first cycle). */
-export const currentEvaluationQuery = defineQuery<Evaluation | null>('currentEvaluation');
+/**
+ * The observer's latest cycle (null before its first): the engine's decision summary and the
+ * stored evaluation's id. The whole evaluation is in the store (`GET /status`).
+ */
+export const currentEvaluationQuery = defineQuery<CycleSummary | null>('currentEvaluation');
 
 /** What can change while an observer runs; omitted fields keep their value. */
 export interface ObserverSettings {

@@ -8,9 +8,9 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
-import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
-import type { CopilotActivities } from '../activities/types.js';
-import { STORE_ACTIVITY_OPTIONS, startAssessment } from './assess-health.js';
+import type { CarriedState } from '../../shared/health/evaluation.js';
+import type { CopilotActivities, CycleSummary, ObserveCycleOutput } from '../activities/types.js';
+import { startAssessment } from './assess-health.js';
 import type { ObserveClusterInput } from './inputs.js';
 import {
   configureObserverUpdate,
@@ -19,20 +19,23 @@ import {
 } from './messages.js';
 
 export const DEFAULT_INTERVAL_MS = 30_000;
-export const DEFAULT_CYCLES_PER_RUN = 200;
+/**
+ * Cycles per run before continue-as-new. A lean cycle costs ~11 history events and ~2–3 KB
+ * (docs/benchmarks.md, "Observer history"): events, not bytes, are now the limit, and Temporal
+ * suggests continuing as new past 4 Ki events, about 370 steady cycles. 300 stays under it; the
+ * workflow also honours the server's suggestion, which state changes (child starts) bring sooner.
+ */
+export const DEFAULT_CYCLES_PER_RUN = 300;
 const MIN_INTERVAL_MS = 1_000;
 const MAX_INTERVAL_MS = 3_600_000;
 
 // Explicit timeouts and bounded retries everywhere: a dependency that stays down must turn into
-// absent data and `unknown`, never a loop stalled on retries (prior-art §8).
-const { observe } = proxyActivities<CopilotActivities>({
+// absent data and `unknown`, never a loop stalled on retries. A retried observeCycle re-observes
+// the same instant (`at` comes from the workflow), so its write lands on the same row.
+const { observeCycle } = proxyActivities<CopilotActivities>({
   startToCloseTimeout: '25s',
   scheduleToCloseTimeout: '60s',
   retry: { maximumAttempts: 2, initialInterval: '1s', maximumInterval: '5s' },
-});
-const { recordEvaluation } = proxyActivities<CopilotActivities>({
-  ...STORE_ACTIVITY_OPTIONS,
-  retry: { ...STORE_ACTIVITY_OPTIONS.retry, backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
 function validateSettings(s: ObserverSettings): void {
@@ -49,21 +52,25 @@ function validateSettings(s: ObserverSettings): void {
 }
 
 /**
- * One per monitored cluster: every interval takes a snapshot and runs the engine with the carried
- * state (in an activity, so engine upgrades never make old histories nondeterministic), persists
- * the evaluation, and on a state change starts an assessment with the context it needs. Continues
- * as new every `cyclesPerRun` cycles carrying the engine state.
+ * One per monitored cluster: every interval one activity takes a snapshot, runs the engine with
+ * the carried state and stores the evaluation (so engine upgrades never make old histories
+ * nondeterministic, and the evaluation never enters this history: only the decision summary the
+ * workflow decides with does). On a state change it starts an assessment of the stored evaluation,
+ * by id. Continues as new every `cyclesPerRun` cycles carrying the engine state; a new run that
+ * did not continue from another resumes the carried state from the store.
  */
 export async function observeClusterWorkflow(input: ObserveClusterInput): Promise<never> {
   const { cluster } = input;
-  const observerId = workflowInfo().workflowId;
+  const { workflowId: observerId, runId } = workflowInfo();
   let intervalMs = input.intervalMs ?? DEFAULT_INTERVAL_MS;
   let engineConfig: EngineConfigInput | undefined = input.engineConfig;
   let carried: CarriedState | null = input.carried ?? null;
   let cycle = input.cycle ?? 0;
+  // A run that did not continue from another starts from what the store remembers.
+  let resume = input.continued !== true;
   const cyclesPerRun = Math.max(1, input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN);
   const startCycle = cycle;
-  let current: Evaluation | null = null;
+  let current: CycleSummary | null = null;
 
   setHandler(currentEvaluationQuery, () => current);
   setHandler(
@@ -81,14 +88,17 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
     const request = {
       cluster,
       observerId,
+      runId,
       cycle,
       carried,
       at,
+      intervalMs,
+      ...(resume ? { resume: true } : {}),
       ...(engineConfig === undefined ? {} : { engineConfig }),
     };
-    let out: Awaited<ReturnType<typeof observe>> | null;
+    let out: ObserveCycleOutput | null;
     try {
-      out = await observe(request);
+      out = await observeCycle(request);
     } catch (error) {
       if (!(error instanceof ActivityFailure)) throw error;
       // The observation failed after its bounded retries: a blind cycle. The engine still judges
@@ -99,7 +109,7 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
         cycle,
         error: String(error.cause ?? error),
       });
-      out = await observe({ ...request, blind: true }).catch((blindError: unknown) => {
+      out = await observeCycle({ ...request, blind: true }).catch((blindError: unknown) => {
         if (!(blindError instanceof ActivityFailure)) throw blindError;
         // No worker could even judge an empty snapshot: nothing to record; the next cycle tries.
         log.warn('blind cycle not judged', { cluster, cycle });
@@ -108,31 +118,29 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
     }
     // Nothing judged (not even blind) means nothing to record or explain this cycle.
     if (out !== null) {
-      const evaluation = out.evaluation;
-      const signalValues = out.signalValues;
-      current = evaluation;
-      carried = evaluation.carried;
-
-      try {
-        await recordEvaluation({ cluster, observerId, cycle, evaluation, signalValues });
-      } catch (error) {
-        if (!(error instanceof ActivityFailure)) throw error;
+      const summary = out.summary;
+      current = summary;
+      carried = summary.carried;
+      resume = false;
+      if (out.stored === 'failed' || out.stored === 'conflict') {
         // The store being down must not stop observation: the carried state lives here.
-        log.warn('evaluation not persisted', {
+        log.warn('evaluation not stored', {
           cluster,
           cycle,
-          error: String(error.cause ?? error),
+          outcome: out.stored,
+          note: out.storeNote,
         });
       }
-
       // Every change of state is explained, including the first one a fresh observer sees (from
-      // nothing to its first state), so /status has a summary within a cycle of starting.
-      if (evaluation.changed) {
-        await startAssessment(`assess-${cluster}-${observerId}-${cycle}`, {
+      // nothing to its first state), so /status has a summary within a cycle of starting. A run
+      // resumed from the store compares with the stored state, so a restart explains nothing new.
+      if (summary.changed) {
+        await startAssessment(`assess-${cluster}-${summary.evaluationId}`, {
           cluster,
           trigger: 'state_change',
-          evaluation,
-          key: `${observerId}:${cycle}`,
+          evaluationId: summary.evaluationId,
+          ...(out.evaluation === undefined ? {} : { evaluation: out.evaluation }),
+          key: summary.evaluationId,
           ...(input.assessment === undefined ? {} : { context: input.assessment }),
         });
       }
@@ -146,6 +154,7 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
         ...(engineConfig === undefined ? {} : { engineConfig }),
         carried,
         cycle,
+        continued: true,
       });
     }
     await sleep(intervalMs);

@@ -33,22 +33,17 @@ export async function scheduledAssessmentWorkflow(input: ScheduledAssessmentInpu
     } catch {
       latest = null; // store down: try again next round
     }
-    if (
-      latest !== null &&
-      latest.evaluation !== null &&
-      latest.key !== null &&
-      !latest.recentAssessment
-    ) {
-      await startAssessment(
-        `scheduled-${input.cluster}-${workflowInfo().workflowId}-${iteration}`,
-        {
-          cluster: input.cluster,
-          trigger: 'scheduled',
-          evaluation: latest.evaluation,
-          key: latest.key,
-          ...(input.context === undefined ? {} : { context: input.context }),
-        },
-      );
+    // A stale newest evaluation is not re-explained: the observer is not writing, and every
+    // reader already says `unknown` / `stale`; the next fresh evaluation is assessed again.
+    const newest = latest?.latest ?? null;
+    if (newest !== null && !newest.stale && latest?.recentAssessment === false) {
+      await startAssessment(`scheduled-${input.cluster}-${newest.evaluationId}`, {
+        cluster: input.cluster,
+        trigger: 'scheduled',
+        evaluationId: newest.evaluationId,
+        key: newest.evaluationId,
+        ...(input.context === undefined ? {} : { context: input.context }),
+      });
     }
     if (iteration % PRUNE_EVERY === 0) {
       try {
