@@ -1,0 +1,166 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+/** A `copilot …` process started as a user starts it (`node bin/copilot.js …`). */
+export interface CopilotProcess {
+  readonly child: ChildProcess;
+  /** Everything it wrote so far, stdout and stderr interleaved. */
+  output(): string;
+  /** What it wrote to stderr so far. */
+  stderr(): string;
+  /**
+   * Resolves with the first non-undefined value `find` returns for the output so far, checked on
+   * every chunk; rejects when the process exits first (with its output, for the failure message).
+   */
+  waitFor<T>(find: (output: string) => T | undefined): Promise<T>;
+  /** Its exit code (null when a signal ended it), once it has exited. */
+  readonly exited: Promise<number | null>;
+}
+
+/** Starts `copilot <args>` from the project root with `env` (default: this process's). */
+export function startCopilot(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): CopilotProcess {
+  const child = spawn(process.execPath, ['bin/copilot.js', ...args], {
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  const waiters = new Set<() => void>();
+  const wake = () => {
+    for (const w of [...waiters]) w();
+  };
+  child.stdout?.on('data', (b: Buffer) => {
+    out += b.toString();
+    wake();
+  });
+  child.stderr?.on('data', (b: Buffer) => {
+    out += b.toString();
+    err += b.toString();
+    wake();
+  });
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('close', (code) => {
+      resolve(code);
+      wake();
+    });
+  });
+  let done = false;
+  void exited.then(() => {
+    done = true;
+  });
+  return {
+    child,
+    output: () => out,
+    stderr: () => err,
+    exited,
+    waitFor<T>(find: (output: string) => T | undefined): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        const check = () => {
+          const found = find(out);
+          if (found !== undefined) {
+            waiters.delete(check);
+            resolve(found);
+          } else if (done) {
+            waiters.delete(check);
+            reject(new Error(`copilot ${args[0]} exited (${child.exitCode}) first:\n${out}`));
+          }
+        };
+        waiters.add(check);
+        check();
+      });
+    },
+  };
+}
+
+/** The evaluation lines (`{"timestamp":…}`) `copilot dev` printed so far. */
+export function evaluationLines(output: string): Record<string, unknown>[] {
+  return output
+    .split('\n')
+    .filter((l) => l.startsWith('{"timestamp"'))
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+}
+
+/**
+ * Pids of the live processes whose command line contains `needle` (e.g. a unique scratch
+ * directory the Temporal dev server got in `--db-filename`). Zombies have an empty command line.
+ */
+export function processesMentioning(needle: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    let cmdline: string;
+    try {
+      cmdline = readFileSync(`/proc/${entry}/cmdline`, 'utf8').replaceAll('\0', ' ');
+    } catch {
+      continue; // it exited while we looked
+    }
+    if (cmdline.includes(needle)) pids.push(Number(entry));
+  }
+  return pids;
+}
+
+/** One listening TCP socket: its local port and, when visible, the pid that holds it. */
+export interface Listener {
+  readonly port: number;
+  readonly pid: number | undefined;
+}
+
+/** The TCP sockets in LISTEN state (IPv4 and IPv6) on any of `ports`, with their owners. */
+export function listenersOn(ports: readonly number[]): Listener[] {
+  const inodes = new Map<string, number>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // local_address is `ADDR:PORT` in hex; state 0A is LISTEN; column 9 is the socket inode.
+      const port = Number.parseInt(cols[1]?.split(':')[1] ?? '', 16);
+      if (cols[3] === '0A' && ports.includes(port)) inodes.set(cols[9] ?? '', port);
+    }
+  }
+  if (inodes.size === 0) return [];
+  const found: Listener[] = [];
+  const owned = new Set<string>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let fds: string[];
+    try {
+      fds = readdirSync(`/proc/${entry}/fd`);
+    } catch {
+      continue;
+    }
+    for (const fd of fds) {
+      let link: string;
+      try {
+        link = readlinkSync(`/proc/${entry}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      const inode = /^socket:\[(\d+)\]$/.exec(link)?.[1];
+      const port = inode === undefined ? undefined : inodes.get(inode);
+      if (inode !== undefined && port !== undefined && !owned.has(inode)) {
+        owned.add(inode);
+        found.push({ port, pid: Number(entry) });
+      }
+    }
+  }
+  for (const [inode, port] of inodes) if (!owned.has(inode)) found.push({ port, pid: undefined });
+  return found;
+}
+
+/** The command line of a pid, for failure messages. */
+export function commandLine(pid: number | undefined): string {
+  if (pid === undefined) return '(owner not visible)';
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '(gone)';
+  }
+}
