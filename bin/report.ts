@@ -15,6 +15,8 @@ export interface EvaluationLine {
   readonly system_busy: boolean;
   readonly fired_gates: readonly string[];
   readonly critical_streak: number;
+  /** Gates that had to be evaluated but whose signal failed or went stale (added field). */
+  readonly blind_gates: readonly string[];
 }
 
 export function toLine(e: DecisionSummary): EvaluationLine {
@@ -28,6 +30,7 @@ export function toLine(e: DecisionSummary): EvaluationLine {
     system_busy: e.systemBusy,
     fired_gates: e.firedGates,
     critical_streak: e.carried.criticalStreak,
+    blind_gates: e.blindGates,
   };
 }
 

@@ -226,7 +226,7 @@ export class CompiledEngine {
     this.completionFloor = new Float64Array(SCALE_BANDS.length);
     SCALE_BANDS.forEach((band, b) => {
       const t = config.thresholds[band];
-      // In GATE_DEFS order; gates.test checks every position against its gate id.
+      // In GATE_DEFS order; test/unit/health/decide.test.ts checks every position against its gate.
       const row = [
         t.criticalThroughputMinPerSec,
         t.criticalCompletionRateMin,

@@ -61,29 +61,25 @@ export const GATE_COUNT = GATE_DEFS.length;
 /** All gate ids, in evaluation order (for documentation, the API and tests). */
 export const GATE_IDS: readonly GateId[] = Object.freeze(GATE_DEFS.map((g) => g.id));
 
-/** Positions of the gates in an evaluation's `gates` and in the kernel's per-gate arrays. */
-export const GATE = {
-  criticalThroughput: 0,
-  criticalCompletion: 1,
-  criticalHistoryBacklog: 2,
-  criticalProcessing: 3,
-  criticalPersistenceErrors: 4,
-  stressedHistoryLatency: 5,
-  stressedHistoryBacklog: 6,
-  stressedShardChurn: 7,
-  stressedFrontendLatency: 8,
-  stressedMatchingBacklog: 9,
-  stressedPollTimeouts: 10,
-  stressedPersistenceLatency: 11,
-  stressedNoPollers: 12,
-  stressedScheduleToStart: 13,
-  healthyThroughput: 14,
-  healthyHistoryBacklog: 15,
-  healthyCompletion: 16,
-  recoveryThroughput: 17,
-  recoveryHistoryBacklog: 18,
-  recoveryProcessing: 19,
-} as const;
+/** `snake_case` → `camelCase`, as a type. */
+type Camel<S extends string> = S extends `${infer H}_${infer T}`
+  ? `${H}${Capitalize<Camel<T>>}`
+  : S;
+/** A gate id's key in {@link GATE}: `critical.completion_rate` → `criticalCompletionRate`. */
+export type GateKey<Id extends string> = Id extends `${infer Level}.${infer Name}`
+  ? `${Level}${Capitalize<Camel<Name>>}`
+  : never;
+
+const keyOf = (id: string): string => id.replace(/[._]([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Positions of the gates in an evaluation's `gates` and in the kernel's per-gate arrays, derived
+ * from {@link GATE_DEFS} (so a gate added there has its position here, and a misspelt key does not
+ * compile). `GATE.criticalThroughput` is 0.
+ */
+export const GATE = Object.freeze(
+  Object.fromEntries(GATE_DEFS.map((g, i) => [keyOf(g.id), i])),
+) as { readonly [K in GateId as GateKey<K>]: number };
 
 /** A bit per gate of `level`, for testing "any fired gate of this level" in one AND. */
 function levelMask(level: GateLevel): number {

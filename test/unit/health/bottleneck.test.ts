@@ -206,7 +206,7 @@ describe('gate positions', () => {
   it('match the ids the engine emits', () => {
     const expected: Record<keyof typeof GATE, string> = {
       criticalThroughput: 'critical.throughput',
-      criticalCompletion: 'critical.completion_rate',
+      criticalCompletionRate: 'critical.completion_rate',
       criticalHistoryBacklog: 'critical.history_backlog',
       criticalProcessing: 'critical.processing',
       criticalPersistenceErrors: 'critical.persistence_errors',
@@ -221,13 +221,16 @@ describe('gate positions', () => {
       stressedScheduleToStart: 'stressed.schedule_to_start',
       healthyThroughput: 'healthy.throughput',
       healthyHistoryBacklog: 'healthy.history_backlog',
-      healthyCompletion: 'healthy.completion_rate',
+      healthyCompletionRate: 'healthy.completion_rate',
       recoveryThroughput: 'recovery.throughput',
       recoveryHistoryBacklog: 'recovery.history_backlog',
       recoveryProcessing: 'recovery.processing',
     };
     for (const [k, id] of Object.entries(expected))
       expect(GATE_IDS[GATE[k as keyof typeof GATE]]).toBe(id);
+    // Derived from GATE_DEFS: one key per gate, positions 0..19 in order.
+    expect(Object.keys(GATE)).toHaveLength(20);
+    expect(Object.values(GATE)).toEqual(GATE_IDS.map((_, i) => i));
     expect(new Set(GATE_IDS).size).toBe(20);
   });
 });
