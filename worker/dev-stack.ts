@@ -1,10 +1,11 @@
 import { mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type LocalApi, startLocalApi } from '../lambda/local-server.js';
 import { ConfigurationError, messageOf } from '../shared/errors.js';
 import type { DecisionSummary } from '../shared/health/decide.js';
+import { locateEmbeddedStore } from '../shared/store/embedded.js';
 import type { StoreHandle } from '../shared/store/target.js';
 import { loadWorkerSettings, type WorkerSettings } from './config.js';
 import { DEMO_NAMESPACE, startDemo } from './demo/demo.js';
@@ -217,11 +218,9 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
   const cluster = settings.env.COPILOT_CLUSTER;
   const apiPort = options.apiPort ?? 8080;
   // Temporal's database sits beside the store: with the default `.copilot/data` that is
-  // `.copilot/temporal.db`, where `copilot dev` has always kept it. A store in memory gets
-  // Temporal in memory.
-  const storeDir = settings.env.COPILOT_DATA_DIR.startsWith('memory://')
-    ? settings.env.COPILOT_DATA_DIR
-    : resolve(settings.env.COPILOT_DATA_DIR);
+  // `.copilot/temporal.db`, where `copilot dev` has always kept it; with the old layout (store in
+  // `X/data`) it is `X/temporal.db`, its old place too. A store in memory gets Temporal in memory.
+  const storeDir = locateEmbeddedStore(settings.env.COPILOT_DATA_DIR).dataDir;
   const dbFile = storeDir.startsWith('memory://')
     ? undefined
     : join(dirname(storeDir), 'temporal.db');

@@ -38,6 +38,7 @@ export function registerApiCommands(program: Command): void {
     } catch (error) {
       throw new CliError(`cannot open the store: ${describeError(error)}`);
     }
+    if (handle.note !== undefined) process.stderr.write(`copilot: ${handle.note}\n`);
     const { store } = handle;
     let api: Awaited<ReturnType<typeof startLocalApi>>;
     try {

@@ -79,6 +79,7 @@ async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): 
   let handle: StoreHandle | undefined;
   try {
     handle = await openStoreTarget(target);
+    if (handle.note !== undefined) process.stderr.write(`copilot: ${handle.note}\n`);
     return await fn(handle.store);
   } catch (error) {
     if (error instanceof CliError) throw error;
@@ -105,7 +106,7 @@ export function storeFlagOptions(command: Command): Command {
     )
     .option(
       '--data-dir <dir>',
-      'embedded PGlite store in this directory, created if missing (env COPILOT_DATA_DIR)',
+      "the embedded PGlite store's directory, as for copilot dev (env COPILOT_DATA_DIR)",
     )
     .option('--dsql-endpoint <host>', 'Aurora DSQL cluster endpoint (env COPILOT_DSQL_ENDPOINT)')
     .option(

@@ -1,7 +1,7 @@
-import { join } from 'node:path';
 import type { Command } from 'commander';
 import { messageOf } from '../../shared/errors.js';
 import {
+  DEFAULT_DATA_DIR,
   type DevStack,
   DevStackError,
   type DevStackEvent,
@@ -12,7 +12,7 @@ import { CliError } from '../cli-support.js';
 import { toLine } from '../report.js';
 
 interface DevOptions {
-  readonly dataDir: string;
+  readonly dataDir?: string;
   readonly interval?: string;
   readonly apiPort: string;
   readonly demo?: boolean;
@@ -127,8 +127,7 @@ export function registerDevCommands(program: Command): void {
     )
     .option(
       '--data-dir <dir>',
-      'where the embedded store (in its data/ folder) and the dev server keep their files',
-      '.copilot',
+      `the embedded store's directory, as for every command (env COPILOT_DATA_DIR; default ${DEFAULT_DATA_DIR}); the Temporal dev server keeps temporal.db beside it`,
     )
     .option('--interval <seconds>', 'observation cadence in seconds (COPILOT_INTERVAL_SECONDS)')
     .option(
@@ -168,7 +167,7 @@ export function registerDevCommands(program: Command): void {
         let stack: DevStack;
         try {
           stack = await startDevStack({
-            dataDir: join(opts.dataDir, 'data'),
+            ...(opts.dataDir === undefined ? {} : { dataDir: opts.dataDir }),
             ...(intervalSeconds === undefined ? {} : { intervalSeconds }),
             apiPort,
             ...(apiKey === undefined ? {} : { apiKey }),

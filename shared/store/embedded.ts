@@ -1,5 +1,5 @@
-import { mkdirSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, readdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { messageOf } from '../errors.js';
@@ -31,6 +31,47 @@ export interface EmbeddedStoreOptions {
   readonly maxConnections?: number;
 }
 
+/** Whether `dir` holds a PGlite (PostgreSQL) data directory: initdb writes PG_VERSION there. */
+export function isEmbeddedStoreDir(dir: string): boolean {
+  return existsSync(join(dir, 'PG_VERSION'));
+}
+
+/** Where the embedded store a directory names really is (see {@link locateEmbeddedStore}). */
+export interface EmbeddedStoreLocation {
+  /** The store's directory, absolute (or `memory://…` as given). */
+  readonly dataDir: string;
+  /** Whether a store exists there already (always false in memory). */
+  readonly exists: boolean;
+  /**
+   * The directory that was named, when the store was found in its `data` subdirectory instead:
+   * the layout `copilot dev --data-dir X` wrote before `--data-dir` named the store itself.
+   */
+  readonly namedParent?: string;
+}
+
+/**
+ * Resolves the directory a flag or COPILOT_DATA_DIR names to the store's own directory. It is the
+ * directory itself, unless that holds no store but its `data` subdirectory does: then the old
+ * `copilot dev` layout (store in `X/data`, Temporal in `X/temporal.db`) was named, and the store
+ * in `X/data` is meant — opening `X` would initialise a second, empty database beside it.
+ */
+export function locateEmbeddedStore(dataDir: string): EmbeddedStoreLocation {
+  if (dataDir.startsWith('memory://')) return { dataDir, exists: false };
+  const dir = resolve(dataDir);
+  if (isEmbeddedStoreDir(dir)) return { dataDir: dir, exists: true };
+  const nested = join(dir, 'data');
+  if (isEmbeddedStoreDir(nested)) return { dataDir: nested, exists: true, namedParent: dir };
+  return { dataDir: dir, exists: false };
+}
+
+function holdsFiles(dir: string): boolean {
+  try {
+    return readdirSync(dir).length > 0;
+  } catch {
+    return false; // missing (or not a directory: mkdirSync below says so)
+  }
+}
+
 /**
  * Starts the embedded default store: a file-backed PGlite (PostgreSQL in WASM) behind
  * `@electric-sql/pglite-socket`, so exactly the same driver code runs as against PostgreSQL and
@@ -51,6 +92,14 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
   if (dataDir.trim() === '') throw new StoreConfigError('embedded store needs a data directory');
   if (!dataDir.startsWith('memory://')) {
     dataDir = resolve(dataDir);
+    if (!isEmbeddedStoreDir(dataDir)) {
+      // initdb would scatter a database among whatever is there (a project folder, an old
+      // `copilot dev` root): only an empty or new directory becomes a store.
+      if (holdsFiles(dataDir))
+        throw new StoreConfigError(
+          `${dataDir} holds files but no embedded store: name an empty or new directory for one`,
+        );
+    }
     try {
       mkdirSync(dataDir, { recursive: true });
     } catch (error) {

@@ -1,5 +1,5 @@
 import { openStore, redactUrl, type Store, type StoreTarget } from './connection.js';
-import { type EmbeddedStore, startEmbeddedStore } from './embedded.js';
+import { type EmbeddedStore, locateEmbeddedStore, startEmbeddedStore } from './embedded.js';
 import { StoreConfigError } from './errors.js';
 import { runMigrations } from './migrations.js';
 
@@ -70,24 +70,44 @@ export interface StoreHandle {
   readonly store: Store;
   /** Printable description of the store (no secrets). */
   readonly describe: string;
+  /**
+   * Something the user should hear about how the target was read, e.g. that the directory named
+   * holds the old `copilot dev` layout and its `data` subdirectory was opened.
+   */
+  readonly note?: string;
   close(): Promise<void>;
 }
 
+/** Options of {@link openStoreTarget}. */
+export interface OpenStoreOptions {
+  /** Apply the missing schema migrations before returning. @default false */
+  readonly migrate?: boolean;
+}
+
 /**
- * Opens any store target. The embedded one is started first and served to the same driver as
- * PostgreSQL, with PGlite's one-connection pool (openStore's default for `pglite`: one backend,
- * and concurrent connections were seen to mix up answers). With `migrate`, the missing schema
- * migrations are applied before it returns. A failure closes whatever was already opened.
+ * Opens any store target. The embedded one is located (see `locateEmbeddedStore`), started and
+ * served to the same driver as PostgreSQL, with PGlite's one-connection pool (openStore's default
+ * for `pglite`: one backend, and concurrent connections were seen to mix up answers). With
+ * `migrate`, the missing schema migrations are applied before it returns. A failure closes
+ * whatever was already opened.
  */
 export async function openStoreTarget(
   target: AnyStoreTarget,
-  options: { readonly migrate?: boolean } = {},
+  options: OpenStoreOptions = {},
 ): Promise<StoreHandle> {
   let embedded: EmbeddedStore | undefined;
   let store: Store | undefined;
+  let describe: string | undefined;
+  let note: string | undefined;
   try {
     if (target.dialect === 'embedded') {
-      embedded = await startEmbeddedStore({ dataDir: target.dataDir });
+      const location = locateEmbeddedStore(target.dataDir);
+      describe = describeStoreTarget({ dialect: 'embedded', dataDir: location.dataDir });
+      if (location.namedParent !== undefined)
+        note =
+          `${location.namedParent} is the layout an older \`copilot dev --data-dir\` wrote: ` +
+          `using the store in ${location.dataDir} (name that directory to silence this)`;
+      embedded = await startEmbeddedStore({ dataDir: location.dataDir });
       store = await openStore({ dialect: 'pglite', url: embedded.url });
     } else store = await openStore(target);
     if (options.migrate === true) await runMigrations(store.sql, store.dialect);
@@ -100,7 +120,8 @@ export async function openStoreTarget(
   const started = embedded;
   return {
     store: opened,
-    describe: target.dialect === 'embedded' ? describeStoreTarget(target) : opened.target,
+    describe: describe ?? opened.target,
+    ...(note === undefined ? {} : { note }),
     close: async () => {
       try {
         await opened.close();

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -10,21 +10,35 @@ import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../shared/store/migrations
 import { withoutAwsCredentials } from '../support/aws-env.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
-/** Runs `copilot db …` in-process and returns what it printed. */
-async function copilot(...args: string[]): Promise<string> {
+const N = MIGRATIONS.length;
+const V = LATEST_SCHEMA_VERSION;
+const APPLIED_ALL = new RegExp(`^applied ${N} migration`);
+
+/** Runs `copilot db …` in-process and returns what it printed on stdout (and on stderr). */
+async function copilotWithStderr(...args: string[]): Promise<{ out: string; err: string }> {
   const program = new Command().name('copilot').exitOverride();
   registerDbCommands(program);
   let out = '';
+  let err = '';
   const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
     out += String(chunk);
+    return true;
+  });
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err += String(chunk);
     return true;
   });
   try {
     await program.parseAsync(['node', 'copilot', 'db', ...args]);
   } finally {
     spy.mockRestore();
+    errSpy.mockRestore();
   }
-  return out;
+  return { out, err };
+}
+
+async function copilot(...args: string[]): Promise<string> {
+  return (await copilotWithStderr(...args)).out;
 }
 
 describe('copilot db', () => {
@@ -44,7 +58,9 @@ describe('copilot db', () => {
   it('sets up the schema once, then reports it up to date', async () => {
     const first = await copilot('setup-schema', '--database-url', pg.url);
     expect(first).toMatch(
-      /^applied 13 migration\(s\) \(1, 2, .*, 13\); schema at version 13 \(postgres\)\n$/,
+      new RegExp(
+        `^applied ${N} migration\\(s\\) \\(1, 2, .*, ${V}\\); schema at version ${V} \\(postgres\\)\n$`,
+      ),
     );
     const second = await copilot('setup-schema', '--database-url', pg.url);
     expect(second).toBe(`schema up to date at version ${LATEST_SCHEMA_VERSION} (postgres)\n`);
@@ -63,15 +79,15 @@ describe('copilot db', () => {
     vi.stubEnv('COPILOT_DATABASE_URL', pg.url);
     vi.stubEnv('COPILOT_DSQL_ENDPOINT', '');
     const check = JSON.parse(await copilot('check-connection', '--format', 'json'));
-    expect(check).toMatchObject({ dialect: 'postgres', user: 'postgres', schemaVersion: 13 });
+    expect(check).toMatchObject({ dialect: 'postgres', user: 'postgres', schemaVersion: V });
     expect(check.serverVersion).toMatch(/^PostgreSQL \d+/);
     const text = await copilot('check-connection', '--database-url', pg.url);
-    expect(text).toContain('version 13 of 13');
+    expect(text).toContain(`version ${V} of ${V}`);
   });
 
   it('lists tables with exact counts, or bounded counts under a cap', async () => {
     const exact = await copilot('list-tables', '--database-url', pg.url);
-    expect(exact).toMatch(/schema_migrations\s+13\b/);
+    expect(exact).toMatch(new RegExp(`schema_migrations\\s+${N}\\b`));
     expect(exact).toMatch(/evaluations\s+0\b/);
     const bounded = JSON.parse(
       await copilot('list-tables', '--database-url', pg.url, '--cap', '5', '--format', 'json'),
@@ -90,11 +106,39 @@ describe('copilot db', () => {
   it('runs on an embedded store in a data directory, which persists', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
     dirs.push(dir);
-    expect(await copilot('setup-schema', '--data-dir', dir)).toMatch(/^applied 13 migration/);
+    expect(await copilot('setup-schema', '--data-dir', dir)).toMatch(APPLIED_ALL);
     expect(await copilot('setup-schema', '--data-dir', dir)).toBe(
-      'schema up to date at version 13 (pglite)\n',
+      `schema up to date at version ${V} (pglite)\n`,
     );
     expect(await copilot('list-tables', '--data-dir', dir)).toMatch(/clusters\s+0\b/);
+  });
+
+  it('finds the store of the old copilot dev layout (X/data) when X is named, and says so', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
+    dirs.push(root);
+    await copilot('setup-schema', '--data-dir', join(root, 'data'));
+    writeFileSync(join(root, 'temporal.db'), '');
+    const { out, err } = await copilotWithStderr('list-tables', '--data-dir', root);
+    expect(out).toMatch(/clusters\s+0\b/);
+    expect(err).toBe(
+      `copilot: ${root} is the layout an older \`copilot dev --data-dir\` wrote: using the store ` +
+        `in ${join(root, 'data')} (name that directory to silence this)\n`,
+    );
+    // Nothing was initialised beside it.
+    expect(readdirSync(root).sort()).toEqual(['data', 'temporal.db']);
+    expect(await copilot('setup-schema', '--data-dir', root)).toBe(
+      `schema up to date at version ${V} (pglite)\n`,
+    );
+  });
+
+  it('will not create a store among the files of a directory that holds none', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
+    dirs.push(dir);
+    writeFileSync(join(dir, 'notes.txt'), 'mine');
+    await expect(copilot('setup-schema', '--data-dir', dir)).rejects.toThrow(
+      `${dir} holds files but no embedded store: name an empty or new directory for one`,
+    );
+    expect(readdirSync(dir)).toEqual(['notes.txt']);
   });
 
   it('fails with one clear line on a missing, doubled or unreachable database', async () => {

@@ -1,7 +1,11 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../bin/cli-support.js';
 import { resolveDbTarget } from '../../bin/commands/db.js';
 import { ConfigurationError } from '../../shared/errors.js';
+import { locateEmbeddedStore } from '../../shared/store/embedded.js';
 import { StoreConfigError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../shared/store/migrations.js';
 import {
@@ -162,6 +166,38 @@ describe('the processes that choose a store agree', () => {
       /^set only one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT/,
     );
     expect(() => resolveDbTarget({ dialect: 'postgres' }, {})).toThrow(/^no database given/);
+  });
+});
+
+describe('locateEmbeddedStore', () => {
+  it('is the directory itself, or X/data when only that holds a store (the old dev layout)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-locate-'));
+    try {
+      expect(locateEmbeddedStore(join(dir, 'x'))).toEqual({
+        dataDir: join(dir, 'x'),
+        exists: false,
+      });
+      mkdirSync(join(dir, 'x', 'data'), { recursive: true });
+      writeFileSync(join(dir, 'x', 'data', 'PG_VERSION'), '18\n');
+      expect(locateEmbeddedStore(join(dir, 'x'))).toEqual({
+        dataDir: join(dir, 'x', 'data'),
+        exists: true,
+        namedParent: join(dir, 'x'),
+      });
+      expect(locateEmbeddedStore(join(dir, 'x', 'data'))).toEqual({
+        dataDir: join(dir, 'x', 'data'),
+        exists: true,
+      });
+      // A store in X itself wins over one below it.
+      writeFileSync(join(dir, 'x', 'PG_VERSION'), '18\n');
+      expect(locateEmbeddedStore(join(dir, 'x'))).toEqual({
+        dataDir: join(dir, 'x'),
+        exists: true,
+      });
+      expect(locateEmbeddedStore('memory://')).toEqual({ dataDir: 'memory://', exists: false });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
