@@ -17,6 +17,7 @@ import {
   SuggestedActionSchema,
   UnitIntervalSchema,
 } from '../models/issue.js';
+import { TimelineEntrySchema } from '../models/stored-evaluation.js';
 import { SERVICES } from '../signals/types.js';
 
 /*
@@ -227,18 +228,9 @@ export const TimelineResponseSchema = z.object({
   start: IsoSchema,
   end: IsoSchema,
   ...BoundsSchema.shape,
+  // The store's timeline entry, with the API's name for its time (one schema, two spellings).
   timeline: z.array(
-    z.object({
-      id: z.uuid(),
-      timestamp: IsoSchema,
-      health_state: HealthStateSchema,
-      previous_state: HealthStateSchema.nullable(),
-      changed: z.boolean(),
-      reason: StateReasonSchema,
-      scale_band: ScaleBandSchema,
-      bottleneck: BottleneckSchema,
-      samples: z.number().int().positive(),
-    }),
+    TimelineEntrySchema.omit({ observed_at: true }).extend({ timestamp: IsoSchema }),
   ),
 });
 export type TimelineResponse = z.infer<typeof TimelineResponseSchema>;
