@@ -1,7 +1,12 @@
 import type { Command } from 'commander';
 import { startLocalApi } from '../../lambda/local-server.js';
+import { ConfigurationError } from '../../shared/errors.js';
 import { describeError } from '../../shared/store/errors.js';
-import { openStoreTarget, type StoreHandle } from '../../shared/store/target.js';
+import {
+  describeStoreTarget,
+  openStoreTarget,
+  type StoreHandle,
+} from '../../shared/store/target.js';
 import { CliError } from '../cli-support.js';
 import { resolveDbTarget, type StoreFlags, storeFlagOptions } from './db.js';
 
@@ -12,8 +17,8 @@ interface ApiOptions extends StoreFlags {
 
 /**
  * `copilot api`: the JSON API on a local HTTP server, through the same handler the Lambda runs,
- * reading the store the flags (or, as for `copilot db`, the environment) name. With
- * COPILOT_API_KEY set, callers must send it in `x-api-key`. Ctrl-C stops it.
+ * reading the store the flags (or, as for `copilot db`, the environment) name; it never creates
+ * one. With COPILOT_API_KEY set, callers must send it in `x-api-key`. Ctrl-C stops it.
  */
 export function registerApiCommands(program: Command): void {
   storeFlagOptions(
@@ -34,9 +39,14 @@ export function registerApiCommands(program: Command): void {
     const target = resolveDbTarget(opts);
     let handle: StoreHandle;
     try {
-      handle = await openStoreTarget(target);
+      // A reader: a missing embedded store is an error naming how to create one, never a new
+      // empty database whose every request would fail.
+      handle = await openStoreTarget(target, { create: false });
     } catch (error) {
-      throw new CliError(`cannot open the store: ${describeError(error)}`);
+      if (error instanceof ConfigurationError) throw error;
+      throw new CliError(
+        `cannot open the store ${describeStoreTarget(target)}: ${describeError(error)}`,
+      );
     }
     if (handle.note !== undefined) process.stderr.write(`copilot: ${handle.note}\n`);
     const { store } = handle;

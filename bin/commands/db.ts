@@ -73,17 +73,26 @@ export function resolveDbTarget(opts: StoreFlags, env: StoreEnv = process.env): 
   return target.dialect === 'postgres' ? { ...target, dialect: opts.dialect } : target;
 }
 
-/** Opens the store the options name, runs `fn`, and always closes what it opened. */
-async function withStore<T>(opts: DbOptions, fn: (store: Store) => Promise<T>): Promise<T> {
+/**
+ * Opens the store the options name, runs `fn`, and always closes what it opened. Only `create`
+ * may initialise a missing embedded store; otherwise a directory without one is an error that
+ * says how to create it (a reader that created one would report on an empty database).
+ */
+async function withStore<T>(
+  opts: DbOptions,
+  fn: (store: Store) => Promise<T>,
+  { create }: { readonly create: boolean },
+): Promise<T> {
   const target = resolveDbTarget(opts);
   let handle: StoreHandle | undefined;
   try {
-    handle = await openStoreTarget(target);
+    handle = await openStoreTarget(target, { create });
     if (handle.note !== undefined) process.stderr.write(`copilot: ${handle.note}\n`);
     return await fn(handle.store);
   } catch (error) {
-    if (error instanceof CliError) throw error;
-    if (error instanceof StoreError || error instanceof ConfigurationError) throw error;
+    if (error instanceof CliError || error instanceof ConfigurationError) throw error;
+    // The store's own errors say what is wrong already (credentials, a changed migration).
+    if (error instanceof StoreError) throw new CliError(error.message);
     const where = handle?.describe ?? describeStoreTarget(target);
     throw new CliError(`database ${where}: ${describeError(error)}`);
   } finally {
@@ -106,7 +115,8 @@ export function storeFlagOptions(command: Command): Command {
     )
     .option(
       '--data-dir <dir>',
-      "the embedded PGlite store's directory, as for copilot dev (env COPILOT_DATA_DIR)",
+      "the embedded PGlite store's directory, as for copilot dev (env COPILOT_DATA_DIR; " +
+        'only setup-schema creates a missing one)',
     )
     .option('--dsql-endpoint <host>', 'Aurora DSQL cluster endpoint (env COPILOT_DSQL_ENDPOINT)')
     .option(
@@ -139,24 +149,28 @@ export function registerDbCommands(program: Command): void {
       .command('check-connection')
       .description('connect, run one query and report the server and schema version'),
   ).action((opts: DbOptions) =>
-    withStore(opts, async (store) => {
-      const check = await checkConnection(store);
-      if (opts.format === 'json') return write(JSON.stringify(check));
-      write(
-        table([
-          ['target', `${check.target} (${check.dialect})`],
-          ['server', check.serverVersion],
-          ['user', `${check.user} on database ${check.database}`],
-          ['round trip', `${check.roundTripMs.toFixed(2)} ms`],
-          [
-            'schema',
-            check.schemaVersion === null
-              ? 'not set up (run copilot db setup-schema)'
-              : `version ${check.schemaVersion} of ${LATEST_SCHEMA_VERSION}`,
-          ],
-        ]),
-      );
-    }),
+    withStore(
+      opts,
+      async (store) => {
+        const check = await checkConnection(store);
+        if (opts.format === 'json') return write(JSON.stringify(check));
+        write(
+          table([
+            ['target', `${check.target} (${check.dialect})`],
+            ['server', check.serverVersion],
+            ['user', `${check.user} on database ${check.database}`],
+            ['round trip', `${check.roundTripMs.toFixed(2)} ms`],
+            [
+              'schema',
+              check.schemaVersion === null
+                ? 'not set up (run copilot db setup-schema)'
+                : `version ${check.schemaVersion} of ${LATEST_SCHEMA_VERSION}`,
+            ],
+          ]),
+        );
+      },
+      { create: false },
+    ),
   );
 
   connectionOptions(
@@ -164,16 +178,21 @@ export function registerDbCommands(program: Command): void {
       .command('setup-schema')
       .description('apply the schema migrations that are missing (idempotent)'),
   ).action((opts: DbOptions) =>
-    withStore(opts, async (store) => {
-      const report = await runMigrations(store.sql, store.dialect);
-      if (opts.format === 'json') return write(JSON.stringify(report));
-      write(
-        report.applied.length === 0
-          ? `schema up to date at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`
-          : `applied ${report.applied.length} migration(s) (${report.applied.join(', ')}); ` +
-              `schema at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`,
-      );
-    }),
+    withStore(
+      opts,
+      async (store) => {
+        const report = await runMigrations(store.sql, store.dialect);
+        if (opts.format === 'json') return write(JSON.stringify(report));
+        write(
+          report.applied.length === 0
+            ? `schema up to date at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`
+            : `applied ${report.applied.length} migration(s) (${report.applied.join(', ')}); ` +
+                `schema at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`,
+        );
+      },
+      // The one reading-and-writing command that may bring a new embedded store into being.
+      { create: true },
+    ),
   );
 
   connectionOptions(
@@ -191,15 +210,19 @@ export function registerDbCommands(program: Command): void {
       if (!Number.isInteger(cap) || cap < 1)
         throw new CliError(`--cap must be a positive integer, got ${opts.cap}`, 2);
     }
-    return withStore(opts, async (store) => {
-      const tables = await listTables(store, cap === undefined ? {} : { cap });
-      if (opts.format === 'json') return write(JSON.stringify(tables));
-      const rows = tables.map((t) => [
-        t.table,
-        !t.exists ? '-' : t.exact ? String(t.rows) : `>= ${t.rows}`,
-        !t.exists ? 'missing (run copilot db setup-schema)' : t.exact ? '' : 'bounded count',
-      ]);
-      write(table([['table', 'rows', 'note'], ...rows]));
-    });
+    return withStore(
+      opts,
+      async (store) => {
+        const tables = await listTables(store, cap === undefined ? {} : { cap });
+        if (opts.format === 'json') return write(JSON.stringify(tables));
+        const rows = tables.map((t) => [
+          t.table,
+          !t.exists ? '-' : t.exact ? String(t.rows) : `>= ${t.rows}`,
+          !t.exists ? 'missing (run copilot db setup-schema)' : t.exact ? '' : 'bounded count',
+        ]);
+        write(table([['table', 'rows', 'note'], ...rows]));
+      },
+      { create: false },
+    );
   });
 }

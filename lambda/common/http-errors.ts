@@ -86,6 +86,21 @@ export function isStoreUnreachable(error: unknown, depth = 0): boolean {
   return isStoreUnreachable((error as { cause?: unknown }).cause, depth + 1);
 }
 
+/**
+ * SQLSTATE 42P01 (undefined_table): the store answers but holds no copilot schema (a database no
+ * one ran the migrations on, or an older schema missing a newer table).
+ */
+const UNDEFINED_TABLE = '42P01';
+
+/** Whether an error (or its cause or aggregated errors) says the store's tables do not exist. */
+export function isSchemaMissing(error: unknown, depth = 0): boolean {
+  if (depth > 5 || typeof error !== 'object' || error === null) return false;
+  if (errorCode(error) === UNDEFINED_TABLE) return true;
+  const nested = (error as { errors?: unknown }).errors;
+  if (Array.isArray(nested) && nested.some((e) => isSchemaMissing(e, depth + 1))) return true;
+  return isSchemaMissing((error as { cause?: unknown }).cause, depth + 1);
+}
+
 // RFC 9457: `about:blank` says the status code is the whole meaning; `title`/`detail` explain.
 const PROBLEM_TYPE = 'about:blank';
 
@@ -117,6 +132,15 @@ export function toProblem(error: unknown): APIGatewayProxyStructuredResultV2 {
       degraded: true,
       health_state: 'unknown',
     });
+  // Not the caller's fault and not a bug to hide behind a 500: the operator has a step to run.
+  if (isSchemaMissing(error))
+    return problemResponse(
+      503,
+      'State store not set up',
+      'the state store has no copilot schema: run `copilot db setup-schema` against it ' +
+        '(copilot dev and copilot worker set it up when they start)',
+      { degraded: true, health_state: 'unknown' },
+    );
   if (error instanceof HttpError)
     return problemResponse(error.statusCode, error.title, error.message, {}, error.headers);
   // Arguments the store's own validation refused (an empty range, a bad limit) are the caller's.
@@ -126,7 +150,7 @@ export function toProblem(error: unknown): APIGatewayProxyStructuredResultV2 {
 
 /**
  * The one error-mapping middleware: 4xx for what the caller got wrong, 503 `degraded` when the
- * store is unreachable, a generic 500 for anything else. Logs server-side failures with the error
+ * store is unreachable or has no schema, a generic 500 for anything else. Logs server-side failures with the error
  * (the body never carries it).
  */
 export function errorMapperMiddleware(options: {

@@ -16,8 +16,14 @@ export interface EmbeddedStore {
 
 /** Options for {@link startEmbeddedStore}. */
 export interface EmbeddedStoreOptions {
-  /** Directory holding the database files (created if missing), or `memory://` for a throwaway. */
+  /** Directory holding the database files, or `memory://` for a throwaway. */
   readonly dataDir: string;
+  /**
+   * Whether a missing store may be created (PGlite runs initdb in any directory without one).
+   * Readers pass `false`, so a mistyped directory is an error instead of a new, empty database.
+   * @default true
+   */
+  readonly create?: boolean;
   /**
    * TCP port on 127.0.0.1; 0 picks a free one.
    * @default 0
@@ -29,6 +35,17 @@ export interface EmbeddedStoreOptions {
    * @default 8
    */
   readonly maxConnections?: number;
+}
+
+/** The embedded store a reader was pointed at does not exist; creating one is a writer's job. */
+export class EmbeddedStoreMissingError extends StoreConfigError {
+  constructor(readonly dataDir: string) {
+    super(
+      `no embedded store in ${dataDir}: create it with \`copilot db setup-schema --data-dir ${dataDir}\`` +
+        ` or run \`copilot dev --data-dir ${dataDir}\``,
+    );
+    this.name = 'EmbeddedStoreMissingError';
+  }
 }
 
 /** Whether `dir` holds a PGlite (PostgreSQL) data directory: initdb writes PG_VERSION there. */
@@ -76,6 +93,7 @@ function holdsFiles(dir: string): boolean {
  * Starts the embedded default store: a file-backed PGlite (PostgreSQL in WASM) behind
  * `@electric-sql/pglite-socket`, so exactly the same driver code runs as against PostgreSQL and
  * DSQL. A fresh directory takes a few seconds (initdb); an existing one reopens in about 0.5 s.
+ * Without `create`, a directory that holds no store is refused before PGlite can initialise one.
  *
  * @example
  * const embedded = await startEmbeddedStore({ dataDir: '.copilot/data' });
@@ -93,6 +111,7 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
   if (!dataDir.startsWith('memory://')) {
     dataDir = resolve(dataDir);
     if (!isEmbeddedStoreDir(dataDir)) {
+      if (options.create === false) throw new EmbeddedStoreMissingError(dataDir);
       // initdb would scatter a database among whatever is there (a project folder, an old
       // `copilot dev` root): only an empty or new directory becomes a store.
       if (holdsFiles(dataDir))

@@ -82,6 +82,13 @@ export interface StoreHandle {
 export interface OpenStoreOptions {
   /** Apply the missing schema migrations before returning. @default false */
   readonly migrate?: boolean;
+  /**
+   * Whether a missing embedded store may be created. Readers (`copilot api`, `copilot db
+   * check-connection|list-tables`) must not: PGlite would initialise an empty database in any
+   * directory, and every request would then fail against tables that do not exist.
+   * @default the value of `migrate`: whoever sets up the schema may create the database for it
+   */
+  readonly create?: boolean;
 }
 
 /**
@@ -90,11 +97,14 @@ export interface OpenStoreOptions {
  * for `pglite`: one backend, and concurrent connections were seen to mix up answers). With
  * `migrate`, the missing schema migrations are applied before it returns. A failure closes
  * whatever was already opened.
+ *
+ * @throws EmbeddedStoreMissingError when an embedded store does not exist and `create` is false.
  */
 export async function openStoreTarget(
   target: AnyStoreTarget,
   options: OpenStoreOptions = {},
 ): Promise<StoreHandle> {
+  const create = options.create ?? options.migrate === true;
   let embedded: EmbeddedStore | undefined;
   let store: Store | undefined;
   let describe: string | undefined;
@@ -107,7 +117,7 @@ export async function openStoreTarget(
         note =
           `${location.namedParent} is the layout an older \`copilot dev --data-dir\` wrote: ` +
           `using the store in ${location.dataDir} (name that directory to silence this)`;
-      embedded = await startEmbeddedStore({ dataDir: location.dataDir });
+      embedded = await startEmbeddedStore({ dataDir: location.dataDir, create });
       store = await openStore({ dialect: 'pglite', url: embedded.url });
     } else store = await openStore(target);
     if (options.migrate === true) await runMigrations(store.sql, store.dialect);

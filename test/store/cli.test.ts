@@ -1,10 +1,11 @@
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CliError } from '../../bin/cli-support.js';
 import { registerDbCommands } from '../../bin/commands/db.js';
+import { ConfigurationError } from '../../shared/errors.js';
 import { setupSchema } from '../../shared/store/admin.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from '../../shared/store/migrations.js';
 import { withoutAwsCredentials } from '../support/aws-env.js';
@@ -111,6 +112,33 @@ describe('copilot db', () => {
       `schema up to date at version ${V} (pglite)\n`,
     );
     expect(await copilot('list-tables', '--data-dir', dir)).toMatch(/clusters\s+0\b/);
+  });
+
+  it('reads an embedded store without creating one: a missing or empty directory is an error', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
+    dirs.push(dir);
+    const missing = join(dir, 'nowhere');
+    for (const command of ['check-connection', 'list-tables']) {
+      const refused = await copilot(command, '--data-dir', missing).catch((e: unknown) => e);
+      // A ConfigurationError: bin/copilot.ts prints `copilot: <message>` and exits 2.
+      expect(refused).toBeInstanceOf(ConfigurationError);
+      expect((refused as Error).message).toBe(
+        `no embedded store in ${missing}: create it with \`copilot db setup-schema --data-dir ${missing}\`` +
+          ` or run \`copilot dev --data-dir ${missing}\``,
+      );
+    }
+    expect(existsSync(missing)).toBe(false);
+    const empty = join(dir, 'empty');
+    mkdirSync(empty);
+    await expect(copilot('list-tables', '--data-dir', empty)).rejects.toThrow(
+      /^no embedded store in /,
+    );
+    expect(readdirSync(empty)).toEqual([]);
+    // setup-schema is the one that creates.
+    expect(await copilot('setup-schema', '--data-dir', missing)).toMatch(APPLIED_ALL);
+    expect(
+      JSON.parse(await copilot('check-connection', '--data-dir', missing, '--format', 'json')),
+    ).toMatchObject({ dialect: 'pglite', schemaVersion: V });
   });
 
   it('finds the store of the old copilot dev layout (X/data) when X is named, and says so', async () => {

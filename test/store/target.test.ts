@@ -1,11 +1,11 @@
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CliError } from '../../bin/cli-support.js';
 import { resolveDbTarget } from '../../bin/commands/db.js';
 import { ConfigurationError } from '../../shared/errors.js';
-import { locateEmbeddedStore } from '../../shared/store/embedded.js';
+import { EmbeddedStoreMissingError, locateEmbeddedStore } from '../../shared/store/embedded.js';
 import { StoreConfigError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../shared/store/migrations.js';
 import {
@@ -215,6 +215,41 @@ describe('openStoreTarget', () => {
       expect(row?.version).toBe(LATEST_SCHEMA_VERSION);
     } finally {
       await handle.close();
+    }
+  });
+
+  it('creates a missing embedded store only for a caller that migrates, or says create', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-target-'));
+    try {
+      const store = join(dir, 'store');
+      const missing = await openStoreTarget({ dialect: 'embedded', dataDir: store }).catch(
+        (e: unknown) => e,
+      );
+      expect(missing).toBeInstanceOf(EmbeddedStoreMissingError);
+      expect(missing).toBeInstanceOf(ConfigurationError);
+      expect(existsSync(store)).toBe(false);
+      await expect(
+        openStoreTarget({ dialect: 'embedded', dataDir: store }, { migrate: true, create: false }),
+      ).rejects.toThrow(EmbeddedStoreMissingError);
+      const created = await openStoreTarget(
+        { dialect: 'embedded', dataDir: store },
+        { migrate: true },
+      );
+      await created.close();
+      expect(created.describe).toBe(`embedded PGlite in ${store}`);
+      // Now it exists, a reader opens it (and the schema is there).
+      const read = await openStoreTarget({ dialect: 'embedded', dataDir: store });
+      try {
+        expect(read.note).toBeUndefined();
+        const [row] = await read.store.sql<
+          { n: number }[]
+        >`select count(*)::int as n from clusters`;
+        expect(row?.n).toBe(0);
+      } finally {
+        await read.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
