@@ -10,6 +10,7 @@ import type {
 import type { Store } from '../shared/store/connection.js';
 import { type ApiHandler, createApiHandler } from './api.js';
 import type { AuthMode } from './common/auth.js';
+import { checkLocalApiAuth } from './common/env.js';
 import { problemResponse } from './common/http-errors.js';
 import { fixedStore } from './common/store.js';
 
@@ -22,8 +23,8 @@ export interface LocalApiOptions {
   /** @default '127.0.0.1' */
   readonly host?: string;
   /**
-   * The key callers must send in `x-api-key`.
-   * @default - no key: every route is open, which is why the server binds to 127.0.0.1
+   * The key callers must send in `x-api-key`, at least 16 characters.
+   * @default - no key: every route is open, so only a loopback host is allowed
    */
   readonly apiKey?: string;
   /** @default the shared Powertools logger */
@@ -160,8 +161,12 @@ async function serve(handler: ApiHandler, req: IncomingMessage, res: ServerRespo
 /**
  * The JSON API on a local HTTP server: each request becomes an API Gateway v2 event and goes
  * through the same handler the Lambda runs (`createApiHandler`), with the store given.
+ *
+ * @throws ApiConfigError, before listening, for a short key or a non-loopback host without one.
  */
 export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi> {
+  const host = options.host ?? '127.0.0.1';
+  checkLocalApiAuth(host, options.apiKey);
   const auth: AuthMode =
     options.apiKey === undefined
       ? { mode: 'none' }
@@ -178,7 +183,6 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
       else res.destroy();
     });
   });
-  const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, host, () => {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { localApiKey } from '../../lambda/common/env.js';
 import { startLocalApi } from '../../lambda/local-server.js';
 import { ConfigurationError } from '../../shared/errors.js';
 import { describeError } from '../../shared/store/errors.js';
@@ -18,7 +19,8 @@ interface ApiOptions extends StoreFlags {
 /**
  * `copilot api`: the JSON API on a local HTTP server, through the same handler the Lambda runs,
  * reading the store the flags (or, as for `copilot db`, the environment) name; it never creates
- * one. With COPILOT_API_KEY set, callers must send it in `x-api-key`. Ctrl-C stops it.
+ * one. With COPILOT_API_KEY set (16 characters or more), callers must send it in `x-api-key`;
+ * beyond loopback it must be set. Ctrl-C stops it.
  */
 export function registerApiCommands(program: Command): void {
   storeFlagOptions(
@@ -33,9 +35,8 @@ export function registerApiCommands(program: Command): void {
     const port = Number(opts.port);
     if (!Number.isInteger(port) || port < 0 || port > 65_535)
       throw new CliError(`--port must be a TCP port, got ${opts.port}`, 2);
-    const apiKey = process.env.COPILOT_API_KEY?.trim() || undefined;
-    if (apiKey === undefined && opts.host !== '127.0.0.1' && opts.host !== 'localhost')
-      throw new CliError(`set COPILOT_API_KEY to serve the API on ${opts.host}`, 2);
+    // Before the store is opened: a short key, or no key beyond loopback, is refused (exit 2).
+    const apiKey = localApiKey(process.env, opts.host);
     const target = resolveDbTarget(opts);
     let handle: StoreHandle;
     try {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { localApiKey } from '../../lambda/common/env.js';
 import { messageOf } from '../../shared/errors.js';
 import {
   DEFAULT_DATA_DIR,
@@ -152,7 +153,7 @@ export function registerDevCommands(program: Command): void {
       const apiPort = port(opts.apiPort, '--api-port');
       const demoStarveAfterSeconds = seconds(opts.demoStarveAfter, '--demo-starve-after');
       const demoRecoverAfterSeconds = seconds(opts.demoRecoverAfter, '--demo-recover-after');
-      const apiKey = process.env.COPILOT_API_KEY?.trim() || undefined;
+      const apiKey = localApiKey(process.env, '127.0.0.1');
 
       // Listening from the start: without a listener a signal ends the process at once, and a
       // Temporal dev server started by then would outlive it.

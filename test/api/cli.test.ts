@@ -84,10 +84,50 @@ describe('copilot api', () => {
     );
   });
 
-  it('refuses to serve beyond 127.0.0.1 without a key', async () => {
+  it('serves loopback without a key', async () => {
+    await serving(
+      ['--port', '0', '--host', '127.0.0.1', '--database-url', seeded.pg.url],
+      { COPILOT_API_KEY: '' },
+      async (url) => {
+        expect((await fetch(`${url}/clusters`)).status).toBe(200);
+      },
+    );
+  });
+
+  it('refuses to serve beyond loopback without a key, or with one shorter than 16 characters', async () => {
     await expect(
       startCli(['--host', '0.0.0.0', '--database-url', seeded.pg.url], { COPILOT_API_KEY: '' }),
-    ).rejects.toThrow(/exited 2: copilot: set COPILOT_API_KEY to serve the API on 0.0.0.0/);
+    ).rejects.toThrow(
+      /^copilot api exited 2: copilot: set COPILOT_API_KEY \(at least 16 characters\) to serve the API on 0\.0\.0\.0: /,
+    );
+    await expect(
+      startCli(['--host', '0.0.0.0', '--database-url', seeded.pg.url], { COPILOT_API_KEY: 'k' }),
+    ).rejects.toThrow(
+      /^copilot api exited 2: copilot: COPILOT_API_KEY must be at least 16 characters \(it has 1\)\n$/,
+    );
+    // 15 characters: one short of the Lambda's rule, which the local server shares.
+    await expect(
+      startCli(['--host', '0.0.0.0', '--database-url', seeded.pg.url], {
+        COPILOT_API_KEY: 'k'.repeat(15),
+      }),
+    ).rejects.toThrow(/exited 2: .*at least 16 characters \(it has 15\)/);
+  });
+
+  it('serves beyond loopback with a key of 16 characters, and only to callers who send it', async () => {
+    const key = 'k'.repeat(16);
+    await serving(
+      ['--port', '0', '--host', '0.0.0.0', '--database-url', seeded.pg.url],
+      { COPILOT_API_KEY: key },
+      async (url) => {
+        expect(url).toMatch(/^http:\/\/0\.0\.0\.0:\d+$/);
+        const port = new URL(url).port;
+        expect((await fetch(`http://127.0.0.1:${port}/clusters`)).status).toBe(401);
+        const ok = await fetch(`http://127.0.0.1:${port}/clusters`, {
+          headers: { 'x-api-key': key },
+        });
+        expect(ok.status).toBe(200);
+      },
+    );
   });
 
   it('exits 2 naming the command to run when the data directory holds no store, and creates none', async () => {

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ApiConfigError } from '../../lambda/common/env.js';
 import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
 import {
   ProblemSchema,
@@ -33,7 +34,8 @@ describe('local API server (node:http → API Gateway v2 event → the Lambda ha
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('application/json');
     const status = StatusResponseSchema.parse(await res.json());
-    expect(status.health_state).toBe(seeded.evaluations.at(-1)?.state);
+    const newest = seeded.evaluations.at(-1)?.observedAt;
+    expect(status.timestamp).toBe(new Date(newest ?? 0).toISOString());
   });
 
   it('refuses a request without the key with a 401 problem', async () => {
@@ -84,6 +86,18 @@ describe('local API server (node:http → API Gateway v2 event → the Lambda ha
       await open.close();
     }
     await expect(fetch(`${open.url}/clusters`)).rejects.toThrow();
+  });
+
+  it('refuses to listen beyond loopback without a key, or with a key under 16 characters', async () => {
+    await expect(
+      startLocalApi({ store: seeded.store, port: 0, host: '0.0.0.0', logger: silentLogger }),
+    ).rejects.toThrow(ApiConfigError);
+    await expect(
+      startLocalApi({ store: seeded.store, port: 0, host: '::', logger: silentLogger }),
+    ).rejects.toThrow(/set COPILOT_API_KEY \(at least 16 characters\) to serve the API on ::/);
+    await expect(
+      startLocalApi({ store: seeded.store, port: 0, apiKey: 'short', logger: silentLogger }),
+    ).rejects.toThrow('COPILOT_API_KEY must be at least 16 characters (it has 5)');
   });
 
   it('uses the request time for the default timeline range', async () => {
