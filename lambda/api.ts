@@ -6,9 +6,13 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
-import { DEFAULT_STALENESS, type StalenessPolicy } from '../shared/models/freshness.js';
+import {
+  DEFAULT_STALENESS,
+  type StalenessPolicy,
+  stalenessOf,
+} from '../shared/models/freshness.js';
 import { type AuthMode, authMiddleware } from './common/auth.js';
-import { parseApiEnv } from './common/env.js';
+import { parseLambdaApiEnv } from './common/env.js';
 import {
   errorMapperMiddleware,
   problemResponse,
@@ -124,16 +128,16 @@ function secretKey(secretArn: string): () => Promise<string> {
 
 /** The Lambda entry's dependencies, from the environment (parsed on the first request). */
 function dependenciesFromEnv(env: NodeJS.ProcessEnv): ApiDependencies {
-  const config = parseApiEnv(env);
+  // `none` is refused here: behind API Gateway the API is public.
+  const config = parseLambdaApiEnv(env);
+  const key = config.COPILOT_API_KEY;
   const auth: AuthMode =
     config.COPILOT_API_AUTH === 'iam'
       ? { mode: 'iam' }
-      : config.COPILOT_API_AUTH === 'none'
-        ? { mode: 'none' }
-        : config.COPILOT_API_KEY !== undefined
-          ? { mode: 'api-key', key: async () => config.COPILOT_API_KEY as string }
-          : { mode: 'api-key', key: secretKey(config.COPILOT_API_KEY_SECRET_ARN ?? '') };
-  return { store: storeFromEnv(config), auth };
+      : key !== undefined
+        ? { mode: 'api-key', key: async () => key }
+        : { mode: 'api-key', key: secretKey(config.COPILOT_API_KEY_SECRET_ARN ?? '') };
+  return { store: storeFromEnv(config), auth, staleness: stalenessOf(config) };
 }
 
 let coldStart: ApiHandler | null = null;

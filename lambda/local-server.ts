@@ -7,6 +7,7 @@ import type {
   APIGatewayProxyStructuredResultV2,
   Context,
 } from 'aws-lambda';
+import type { StalenessPolicy } from '../shared/models/freshness.js';
 import type { Store } from '../shared/store/connection.js';
 import { type ApiHandler, createApiHandler } from './api.js';
 import type { AuthMode } from './common/auth.js';
@@ -29,6 +30,8 @@ export interface LocalApiOptions {
   readonly apiKey?: string;
   /** @default the shared Powertools logger */
   readonly logger?: Logger;
+  /** When the newest evaluation counts as stale. @default 3 intervals, at least 60 s */
+  readonly staleness?: StalenessPolicy;
 }
 
 /** A running local API. */
@@ -175,6 +178,7 @@ export async function startLocalApi(options: LocalApiOptions): Promise<LocalApi>
     store: fixedStore(options.store),
     auth,
     ...(options.logger === undefined ? {} : { logger: options.logger }),
+    ...(options.staleness === undefined ? {} : { staleness: options.staleness }),
   });
   const server = createServer((req, res) => {
     serve(handler, req, res).catch(() => {

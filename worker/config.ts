@@ -3,6 +3,11 @@ import { z } from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
 import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
 import { ClusterNameSchema } from '../shared/models/cluster.js';
+import {
+  StalenessEnvSchema,
+  type StalenessPolicy,
+  stalenessOf,
+} from '../shared/models/freshness.js';
 import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
 import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
 
@@ -12,6 +17,7 @@ import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
  * read, prior-art §13).
  */
 export const WorkerEnvSchema = z.object({
+  ...StalenessEnvSchema.shape,
   /** Temporal frontend `host:port` of the copilot's own Temporal. Unset in `copilot dev`. */
   TEMPORAL_ADDRESS: z.string().min(1).optional(),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
@@ -65,6 +71,11 @@ export interface WorkerSettings {
   readonly metrics: MetricsTarget;
   /** The store to open with `openStoreTarget` (shared/store/target.ts). */
   readonly storeTarget: AnyStoreTarget;
+  /**
+   * When the newest stored evaluation is too old to resume from (and, in `copilot dev`, to serve
+   * as current): the readers' rule, from the same variables the API reads.
+   */
+  readonly staleness: StalenessPolicy;
 }
 
 /** The store the environment names; COPILOT_DATA_DIR has a default, so there always is one. */
@@ -117,5 +128,6 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
     intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
     metrics,
     storeTarget,
+    staleness: stalenessOf(env),
   };
 }

@@ -337,6 +337,7 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
           store: store.store,
           port: apiPort,
           host: '127.0.0.1',
+          staleness: settings.staleness,
           ...(options.apiKey === undefined ? {} : { apiKey: options.apiKey }),
         }),
       (a) => a.close(),

@@ -92,6 +92,7 @@ export async function createRuntime(
       ...(logs === undefined ? {} : { logsFor: () => logs }),
       defaultEngineConfig: settings.engineConfig,
       retentionDays: settings.env.COPILOT_RETENTION_DAYS,
+      staleness: settings.staleness,
     }),
     // A worker shutting down lets running activities finish this long before cancelling them.
     shutdownGraceTime: '10s',

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { localApiKey } from '../../lambda/common/env.js';
+import { localApiKey, localStaleness } from '../../lambda/common/env.js';
 import { startLocalApi } from '../../lambda/local-server.js';
 import { ConfigurationError } from '../../shared/errors.js';
 import { describeError } from '../../shared/store/errors.js';
@@ -37,6 +37,7 @@ export function registerApiCommands(program: Command): void {
       throw new CliError(`--port must be a TCP port, got ${opts.port}`, 2);
     // Before the store is opened: a short key, or no key beyond loopback, is refused (exit 2).
     const apiKey = localApiKey(process.env, opts.host);
+    const staleness = localStaleness(process.env);
     const target = resolveDbTarget(opts);
     let handle: StoreHandle;
     try {
@@ -57,6 +58,7 @@ export function registerApiCommands(program: Command): void {
         store,
         port,
         host: opts.host,
+        staleness,
         ...(apiKey === undefined ? {} : { apiKey }),
       });
     } catch (error) {

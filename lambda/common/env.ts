@@ -1,6 +1,11 @@
 import { isIPv4 } from 'node:net';
 import { z } from 'zod';
 import { ConfigurationError } from '../../shared/errors.js';
+import {
+  StalenessEnvSchema,
+  type StalenessPolicy,
+  stalenessOf,
+} from '../../shared/models/freshness.js';
 import { describeFirstIssue } from '../../shared/zod-issues.js';
 
 // One rule for a key wherever it is checked: the Lambda's environment and the local server.
@@ -16,6 +21,7 @@ const ApiKeySchema = z
  */
 export const ApiEnvSchema = z
   .object({
+    ...StalenessEnvSchema.shape,
     COPILOT_DATABASE_URL: z.string().min(1).optional(),
     COPILOT_DSQL_ENDPOINT: z.string().min(1).optional(),
     COPILOT_DSQL_USER: z.string().min(1).optional(),
@@ -113,6 +119,19 @@ export function checkLocalApiAuth(host: string, apiKey: string | undefined): voi
       `set COPILOT_API_KEY (at least ${API_KEY_MIN_LENGTH} characters) to serve the API on ${host}: ` +
         'beyond loopback every caller must send it in x-api-key',
     );
+}
+
+/**
+ * The staleness rule of a local server (`copilot api`, `copilot dev`) from the environment, the
+ * same variables the Lambda reads.
+ *
+ * @throws ApiConfigError naming the variable.
+ */
+export function localStaleness(env: NodeJS.ProcessEnv): StalenessPolicy {
+  const parsed = StalenessEnvSchema.safeParse(env);
+  if (!parsed.success)
+    throw new ApiConfigError(`invalid API configuration: ${describeFirstIssue(parsed.error)}`);
+  return stalenessOf(parsed.data);
 }
 
 /**

@@ -26,6 +26,27 @@ export type StalenessPolicy = z.infer<typeof StalenessPolicySchema>;
 
 export const DEFAULT_STALENESS: StalenessPolicy = Object.freeze({ intervals: 3, minMs: 60_000 });
 
+/**
+ * The variables that set the staleness rule, read by every process that judges an evaluation's
+ * age (the API Lambda, `copilot api`, `copilot dev`, the worker when a new run resumes): one rule,
+ * one pair of names.
+ */
+export const StalenessEnvSchema = z.object({
+  /** Intervals of the cluster's own cadence before its newest evaluation is stale. */
+  COPILOT_STALE_AFTER_INTERVALS: z.coerce.number().positive().max(1_000).default(3),
+  /** A floor under that limit, in seconds. */
+  COPILOT_STALE_AFTER_MIN_SECONDS: z.coerce.number().int().nonnegative().max(86_400).default(60),
+});
+export type StalenessEnv = z.infer<typeof StalenessEnvSchema>;
+
+/** The policy the (already validated) variables describe. */
+export function stalenessOf(env: StalenessEnv): StalenessPolicy {
+  return {
+    intervals: env.COPILOT_STALE_AFTER_INTERVALS,
+    minMs: env.COPILOT_STALE_AFTER_MIN_SECONDS * 1000,
+  };
+}
+
 /** A judgement of one evaluation's age. */
 export interface Freshness {
   readonly stale: boolean;

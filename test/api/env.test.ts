@@ -4,6 +4,7 @@ import {
   checkLocalApiAuth,
   isLoopbackHost,
   localApiKey,
+  localStaleness,
   parseApiEnv,
   parseLambdaApiEnv,
 } from '../../lambda/common/env.js';
@@ -76,5 +77,22 @@ describe('the local server’s authentication', () => {
   it('holds a key given on loopback to the same length', () => {
     expect(() => checkLocalApiAuth('127.0.0.1', 'k'.repeat(15))).toThrow(ApiConfigError);
     expect(() => checkLocalApiAuth('127.0.0.1', 'k'.repeat(16))).not.toThrow();
+  });
+});
+
+describe('the staleness rule, from the environment', () => {
+  it('defaults to 3 intervals and a 60 s floor, takes both variables, and names a bad one', () => {
+    expect(localStaleness({})).toEqual({ intervals: 3, minMs: 60_000 });
+    expect(
+      localStaleness({ COPILOT_STALE_AFTER_INTERVALS: '5', COPILOT_STALE_AFTER_MIN_SECONDS: '0' }),
+    ).toEqual({ intervals: 5, minMs: 0 });
+    expect(() => localStaleness({ COPILOT_STALE_AFTER_INTERVALS: '0' })).toThrow(
+      /COPILOT_STALE_AFTER_INTERVALS/,
+    );
+    expect(() => localStaleness({ COPILOT_STALE_AFTER_MIN_SECONDS: '-1' })).toThrow(ApiConfigError);
+    // The Lambda reads the same names.
+    expect(
+      parseLambdaApiEnv({ ...STORE, COPILOT_API_KEY: KEY, COPILOT_STALE_AFTER_INTERVALS: '4' }),
+    ).toMatchObject({ COPILOT_STALE_AFTER_INTERVALS: 4, COPILOT_STALE_AFTER_MIN_SECONDS: 60 });
   });
 });

@@ -362,6 +362,29 @@ describe('API Lambda entry with the store down', () => {
     }
   });
 
+  it('refuses to serve with COPILOT_API_AUTH=none: the Lambda answers 500 until configured', async () => {
+    // A fresh module: the entry keeps its configuration for the container's life.
+    vi.resetModules();
+    vi.stubEnv('COPILOT_DATABASE_URL', 'postgres://postgres@127.0.0.1:1/postgres');
+    vi.stubEnv('COPILOT_DSQL_ENDPOINT', undefined as unknown as string);
+    vi.stubEnv('COPILOT_API_KEY', undefined as unknown as string);
+    vi.stubEnv('COPILOT_API_AUTH', 'none');
+    const { logger: entryLogger } = await import('../../lambda/common/powertools.js');
+    const errors = vi.spyOn(entryLogger, 'error').mockImplementation(() => {});
+    try {
+      const { handler } = await import('../../lambda/api.js');
+      const problem = expectProblem(await handler(fixture('status'), lambdaContext()), 500);
+      expect(problem.detail).toBe('the API is not configured; see the API logs');
+      expect(
+        JSON.stringify(String((errors.mock.calls[0]?.[1] as { error?: unknown })?.error)),
+      ).toMatch(/COPILOT_API_AUTH=none is refused/);
+    } finally {
+      vi.unstubAllEnvs();
+      errors.mockRestore();
+      vi.resetModules();
+    }
+  });
+
   it('maps a store that cannot be reached to 503 through the env-built provider too', async () => {
     const port = await closedPort();
     const h = createApiHandler({

@@ -34,8 +34,8 @@ function userEnv(): NodeJS.ProcessEnv {
   return env;
 }
 
-function copilot(args: readonly string[]): CopilotProcess {
-  const p = startCopilot(args, userEnv());
+function copilot(args: readonly string[], extra: NodeJS.ProcessEnv = {}): CopilotProcess {
+  const p = startCopilot(args, { ...userEnv(), ...extra });
   started.push(p);
   return p;
 }
@@ -60,6 +60,7 @@ describe('copilot dev, stopped, then copilot api on the same --data-dir', () => 
     const printed = evaluationLines(dev.output());
     expect(printed.length, dev.output()).toBeGreaterThanOrEqual(2);
 
+    let newestState: unknown;
     const api = copilot(['api', '--data-dir', store, '--port', '0']);
     const url = await api.waitFor((out) => /serving (http:\/\/\S+)/.exec(out)?.[1]);
     try {
@@ -72,6 +73,7 @@ describe('copilot dev, stopped, then copilot api on the same --data-dir', () => 
       const stored = (timeline.body.timeline as { timestamp: string }[]).map((e) => e.timestamp);
       // Every cycle dev printed is stored (dev may have stored one more before it stopped).
       for (const line of printed) expect(stored).toContain(line.timestamp);
+      newestState = (timeline.body.timeline as { health_state: string }[]).at(-1)?.health_state;
 
       const status = await getJson(`${url}/status`);
       expect(status.status, JSON.stringify(status.body)).toBe(200);
@@ -82,5 +84,29 @@ describe('copilot dev, stopped, then copilot api on the same --data-dir', () => 
       api.child.kill('SIGINT');
     }
     expect(await api.exited, api.output()).toBe(0);
+
+    // Old enough, the same rows are served as what they are: the copilot stopped observing. (A
+    // limit of a fraction of the 1 s cadence and no floor, so the test need not wait a minute.)
+    const later = copilot(['api', '--data-dir', store, '--port', '0'], {
+      COPILOT_STALE_AFTER_INTERVALS: '0.001',
+      COPILOT_STALE_AFTER_MIN_SECONDS: '0',
+    });
+    const laterUrl = await later.waitFor((out) => /serving (http:\/\/\S+)/.exec(out)?.[1]);
+    try {
+      const status = await getJson(`${laterUrl}/status`);
+      expect(status.status, JSON.stringify(status.body)).toBe(200);
+      expect(status.body).toMatchObject({
+        cluster: 'local',
+        health_state: 'unknown',
+        reason: 'stale',
+        stale: true,
+        last_known_state: newestState,
+      });
+      const summary = await getJson(`${laterUrl}/status/summary`);
+      expect(summary.body.summary).toMatch(/has not evaluated cluster "local"/);
+    } finally {
+      later.child.kill('SIGINT');
+    }
+    expect(await later.exited, later.output()).toBe(0);
   });
 });
