@@ -14,7 +14,7 @@ import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
 /**
  * Every environment variable the worker reads, validated once at start-up. The README lists
  * them; CDK passes exactly these names (the prior art's infra set variables its code no longer
- * read, prior-art §13).
+ * read: docs/lessons.md#infra-sets-what-the-code-reads).
  */
 export const WorkerEnvSchema = z.object({
   ...StalenessEnvSchema.shape,

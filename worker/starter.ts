@@ -25,7 +25,7 @@ export const workflowIds = (cluster: string) => ({
  * Starts the copilot's workflows for one cluster, idempotently. A running observer is kept (its
  * carried engine state survives) and receives the new configuration through its update, so a
  * restart with new settings applies them — the prior art's use-existing start silently kept the
- * old input (prior-art §17).
+ * old input (docs/lessons.md#restart-applies-new-config).
  */
 export async function startCopilotWorkflows(client: Client, o: StartOptions): Promise<void> {
   const ids = workflowIds(o.cluster);

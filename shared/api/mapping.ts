@@ -207,7 +207,7 @@ export interface StatusInput {
 
 /**
  * `GET /status`. Before the first evaluation the state is `unknown` and every signal is null:
- * no data is never reported as happy (the seed did, prior-art §10).
+ * no data is never reported as happy (the prior art did: docs/lessons.md#empty-store-is-not-happy).
  */
 export function toStatusResponse(input: StatusInput): StatusResponse {
   const stored = input.evaluation;

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { ConfigurationError } from '../errors.js';
 
-/** Scale bands, boundaries 50 and 500 st/s; each has its own threshold profile (prior-art §3b). */
+/**
+ * Scale bands, boundaries 50 and 500 st/s; each has its own threshold profile
+ * (docs/lessons.md#small-clusters-get-small-limits).
+ */
 export const SCALE_BANDS = ['starter', 'mid-scale', 'high-throughput'] as const;
 export const ScaleBandSchema = z.enum(SCALE_BANDS);
 export type ScaleBand = z.infer<typeof ScaleBandSchema>;
@@ -11,7 +14,8 @@ const ratio = z.number().min(0).max(1);
 
 /**
  * The band-dependent thresholds. Names say the gate, the unit and the direction. Comments name the
- * prior art's gate number so explanations and tests can cross-reference prior-art §3a.
+ * prior art's gate number (S1…S12) so explanations and tests can cross-reference the original
+ * gates (the gate table in docs/health-engine.md).
  */
 export const ThresholdSetSchema = z.strictObject({
   /** S1 critical: state transitions per second below this while not idle. */
@@ -60,8 +64,9 @@ export const ThresholdSetSchema = z.strictObject({
 export type ThresholdSet = z.infer<typeof ThresholdSetSchema>;
 
 /**
- * The prior art's three profiles (prior-art §3b), plus S9 thresholds that mirror the history
- * backlog stress limits. The history-latency limits take over the values of the prior art's S2.
+ * The prior art's three profiles (docs/lessons.md#small-clusters-get-small-limits), plus S9
+ * thresholds that mirror the history backlog stress limits. The history-latency limits take over
+ * the values of the prior art's S2.
  */
 export const DEFAULT_PROFILES: Readonly<Record<ScaleBand, ThresholdSet>> = Object.freeze({
   starter: {
@@ -187,7 +192,10 @@ const IdleSchema = z.strictObject({
   requireDemandEvidence: z.boolean().default(true),
 });
 
-/** Retention storms: little progress while the system deletes (prior-art §16.14). */
+/**
+ * Retention storms: little progress while the system deletes
+ * (docs/lessons.md#retention-storms-are-work).
+ */
 const BusySchema = z.strictObject({
   throughputMaxPerSec: rate.default(5),
   deletionMinPerSec: rate.default(5),

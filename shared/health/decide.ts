@@ -338,9 +338,9 @@ function maxUsable(a: number, b: number): number {
  * `out` (whose `next` becomes the following cycle's `prev`). Pure: the same inputs always write the
  * same cells. `prev` may be `out.next` itself; it is read in full before anything is written.
  *
- * Order (prior-art §3a, with the §17 fixes): band of the cycle → idle and system-busy → gates →
- * state with debounce, Happy→Critical guard and recovery hysteresis → band for the next cycle →
- * bottleneck (worker capacity only counts when the server is not critical).
+ * Order (docs/health-engine.md, "Order of evaluation"): band of the cycle → idle and
+ * system-busy → gates → state with debounce, Happy→Critical guard and recovery hysteresis → band
+ * for the next cycle → bottleneck (worker capacity only counts when the server is not critical).
  */
 export function decide(
   e: CompiledEngine,
@@ -368,7 +368,8 @@ export function decide(
   const tb = band * GATE_COUNT;
   const th = e.thresholds;
 
-  // Idle: nothing to do, nothing waiting, nothing failing (prior-art §3a step 3, IDLE limits).
+  // Idle: nothing to do, nothing waiting, nothing failing
+  // (docs/lessons.md#idle-and-startup-are-not-failure).
   const hb = n[base + HB] as number;
   const mwb = n[base + MWB] as number;
   const mab = n[base + MAB] as number;
@@ -394,7 +395,8 @@ export function decide(
   const idle = idleCandidate && (demandVisible || !e.requireDemandEvidence);
   const blindIdle = idleCandidate && !idle;
 
-  // Retention storms: little progress while the system deletes; never idle (prior-art §16.14).
+  // Retention storms: little progress while the system deletes; never idle
+  // (docs/lessons.md#retention-storms-are-work).
   // Comparisons with NaN are false, so unusable values never make a cluster busy.
   const busy =
     tp < e.busyThroughput &&
@@ -407,7 +409,7 @@ export function decide(
   const recoverySkip = idle ? SK_IDLE : lastKnown === CRITICAL ? 0 : SK_NOT_CRITICAL;
 
   // Completion: failures are lazily-created counters, so absent failures with visible successes
-  // mean none happened (the `or vector(0)` lesson of prior-art §13), never an unknown rate.
+  // mean none happened (docs/lessons.md#lazy-counters-are-not-zeros), never an unknown rate.
   const success = n[base + SUCCESS] as number;
   const failedRaw = n[base + FAILED] as number;
   const failed = !Number.isNaN(failedRaw)

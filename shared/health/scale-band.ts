@@ -59,7 +59,8 @@ function classifyBand(throughput: number, r: BandRules): number {
 
 /**
  * The band a throughput points to from `current`, with a relative hysteresis margin around each
- * boundary: with 10 %, starter→mid needs ≥55 st/s and mid→starter <45 (prior-art §3d).
+ * boundary: with 10 %, starter→mid needs ≥55 st/s and mid→starter <45
+ * (docs/lessons.md#small-clusters-get-small-limits).
  */
 function targetBand(throughput: number, current: number, r: BandRules): number {
   if (current === 0) return throughput >= r.highUp ? 2 : throughput >= r.lowUp ? 1 : 0;

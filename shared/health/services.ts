@@ -69,7 +69,7 @@ function utilisation(used: number | undefined, available: number | undefined): n
 /**
  * Per-service health: each actor's forward progress (ok / degraded / blocked / unknown) and
  * pressure, derived from the same thresholds as the state, so the API never recomputes health
- * with other limits (the prior art's band-blind copy, prior-art §10).
+ * with other limits (the prior art's band-blind copy: docs/lessons.md#one-engine-no-copies).
  */
 export function serviceHealth(
   o: Observation,
@@ -211,8 +211,9 @@ const NO_FINDINGS: readonly WorkerFinding[] = Object.freeze([]);
 
 /**
  * Worker advice, from positive evidence only: absent SDK metrics never read as "no free slots"
- * (the prior art's false worker_limited, prior-art §4). Skipped when the server is critical:
- * advice about workers is noise while the server itself cannot make progress.
+ * (the prior art's false worker_limited:
+ * docs/lessons.md#missing-sdk-metrics-are-not-starved-workers). Skipped when the server is
+ * critical: advice about workers is noise while the server itself cannot make progress.
  */
 export function assessWorkers(
   o: Observation,

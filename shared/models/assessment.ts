@@ -11,7 +11,8 @@ export type Explainer = z.infer<typeof ExplainerSchema>;
 
 /**
  * An explanation of one evaluation, written when the state changes or on the 5-minute schedule.
- * The state is the engine's (copied, never decided by the explainer: prior-art §16.10).
+ * The state is the engine's (copied, never decided by the explainer:
+ * docs/lessons.md#the-state-is-the-engines).
  */
 export const AssessmentInputSchema = z.object({
   cluster_id: z.uuid(),
@@ -20,7 +21,10 @@ export const AssessmentInputSchema = z.object({
   trigger: TriggerSchema,
   health_state: HealthStateSchema,
   summary: z.string().min(1).max(20_000),
-  /** The explainer's overall confidence, 0..1 (the seed had none: prior-art §6). */
+  /**
+   * The explainer's overall confidence, 0..1 (the prior art had none:
+   * docs/lessons.md#explanations-carry-confidence-and-severity).
+   */
   confidence: UnitIntervalSchema,
   explainer: ExplainerSchema,
   /** Bedrock model id; null for the rule-based explainer. */

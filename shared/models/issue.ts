@@ -3,7 +3,7 @@ import { z } from 'zod';
 export const SEVERITIES = ['info', 'warning', 'critical'] as const;
 /**
  * Three levels, not the seed's two: the seed's prompt asked for levels its model could not hold
- * (prior-art §6, §17 "align the severity enum with the prompt").
+ * (docs/lessons.md#explanations-carry-confidence-and-severity).
  */
 export const SeveritySchema = z.enum(SEVERITIES);
 export type Severity = z.infer<typeof SeveritySchema>;

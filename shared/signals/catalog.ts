@@ -49,7 +49,8 @@ const MATCHING = eq('service_name', 'matching');
 /**
  * Frontend operations that legitimately block for up to ~70–90 s (long polls). Their latency is
  * not user-facing latency: the prior art read a healthy cluster's p99 as ~99 s until it excluded
- * them (prior-art §16.16). `GetWorkflowExecutionHistory` long-polls when clients wait on results.
+ * them (docs/lessons.md#long-polls-are-not-latency). `GetWorkflowExecutionHistory` long-polls
+ * when clients wait on results.
  */
 export const LONG_POLL_OPERATIONS = 'Poll.*|GetWorkflowExecutionHistory';
 
@@ -114,7 +115,8 @@ const PRIMARY: readonly SignalDef[] = [
     measure: quantile(0.99, 300, sel(serviceLatency, HISTORY)),
     note:
       'The prior art gated on the p99 of state_transition_count, which is a count of transitions ' +
-      'per update, not a latency (prior-art §17); this reads the history RPC latency instead.',
+      'per update, not a latency (docs/lessons.md#state-transitions-are-not-latency); this reads ' +
+      'the history RPC latency instead.',
   },
   {
     id: 'state_transitions.per_update_p99',
@@ -264,7 +266,9 @@ const PRIMARY: readonly SignalDef[] = [
     services: ['matching', 'workers'],
     measure: gauge('sum', sel(approxBacklogCount, MATCHING)),
     roles: ['demand'],
-    note: 'Replaces the prior art cumulative schedule-to-start count used as a depth (prior-art §17).',
+    note:
+      'Replaces the prior art cumulative schedule-to-start count used as a depth ' +
+      '(docs/lessons.md#counters-are-not-depths).',
   },
   {
     id: 'matching.no_poller_tasks_per_sec',
@@ -389,7 +393,9 @@ const AMPLIFIERS: readonly SignalDef[] = [
     services: ['persistence'],
     measure: rate(60, sel(dsql('dsql_tx_conflict', 'counter'))),
     roles: ['bad_event'],
-    note: 'The prior art read a ShardOwnershipLost proxy for both OCC and CAS (prior-art §17).',
+    note:
+      'The prior art read a ShardOwnershipLost proxy for both OCC and CAS ' +
+      '(docs/lessons.md#each-signal-reads-its-own-metric).',
   },
   {
     id: 'persistence.tx_exhausted_per_sec',
@@ -443,7 +449,9 @@ const AMPLIFIERS: readonly SignalDef[] = [
     services: ['persistence'],
     measure: rate(60, sel(dsql('dsql_pool_wait', 'counter'))),
     roles: ['bad_event'],
-    note: 'A rate, not the cumulative wait count the prior art displayed as current (prior-art §17).',
+    note:
+      'A rate, not the cumulative wait count the prior art displayed as current ' +
+      '(docs/lessons.md#counters-are-not-depths).',
   },
   {
     id: 'pool.wait_duration_p95_ms',
@@ -533,7 +541,9 @@ const AMPLIFIERS: readonly SignalDef[] = [
     meaning: 'p99 persistence request rate per shard: a hot shard stands out here.',
     services: ['history', 'persistence'],
     measure: quantile(0.99, 300, sel(metric('persistence_shard_rps', 'histogram'))),
-    note: 'Replaces max(lock_requests_total), a cumulative counter read as a load (prior-art §17).',
+    note:
+      'Replaces max(lock_requests_total), a cumulative counter read as a load ' +
+      '(docs/lessons.md#counters-are-not-depths).',
   },
   {
     id: 'grpc.pending_requests',
@@ -752,7 +762,9 @@ const WORKER: readonly SignalDef[] = [
       ),
       true,
     ),
-    note: 'Reads real sticky misses; the prior art hard-coded the miss rate to 0 (prior-art §17).',
+    note:
+      'Reads real sticky misses; the prior art hard-coded the miss rate to 0 ' +
+      '(docs/lessons.md#each-signal-reads-its-own-metric).',
   },
   {
     id: 'worker.wft_execution_failures_per_sec',

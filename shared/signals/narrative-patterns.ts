@@ -17,7 +17,7 @@ export interface NarrativePattern {
   readonly origin: 'prior-art' | 'dsql' | 'temporal';
 }
 
-/** The prior art's 14 patterns (prior-art §5), then DSQL and Temporal patterns worth knowing. */
+/** The 14 patterns the prior art matched, then DSQL and Temporal patterns worth knowing. */
 export const NARRATIVE_PATTERNS: readonly NarrativePattern[] = [
   {
     id: 'deadline_exceeded',

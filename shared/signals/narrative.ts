@@ -4,7 +4,7 @@ import type { Service } from './types.js';
 /**
  * Log narrative: which known patterns (`NARRATIVE_PATTERNS`) the monitored cluster's log lines
  * show, per pattern and service. Pure: the Loki source fetches the lines, this counts them. Logs
- * never decide the health state; they explain it (prior-art §5).
+ * never decide the health state; they explain it (docs/lessons.md#logs-explain-never-decide).
  */
 
 /** One log line with the labels of the stream it came from. */

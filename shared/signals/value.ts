@@ -3,7 +3,8 @@ import { z } from 'zod';
 /**
  * One signal's value in one observation. Tri-state on purpose: a number, `absent` (the source
  * answered but has no such series) or `error` (the query failed). Nothing is ever coerced to 0;
- * the prior art turned a dead Prometheus into a "happy idle" cluster that way (prior-art §3c).
+ * the prior art turned a dead Prometheus into a "happy idle" cluster that way
+ * (docs/lessons.md#zero-is-not-missing).
  */
 export const SignalValueSchema = z.discriminatedUnion('status', [
   z.object({

@@ -23,7 +23,8 @@ import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './
  * Stream selectors. A LogQL selector cannot OR across label names, and the two deployments we know
  * label differently: the ECS Alloy sidecars set `job="temporal"` and `service_name` (plus
  * `cluster`, `task_id`, `level`); the docker-compose Alloy sets only `container` and `service`, so
- * the prior art's single `{job=~"temporal.*"}` matched nothing in dev (prior-art §5). The default
+ * the prior art's single `{job=~"temporal.*"}` matched nothing in dev
+ * (docs/lessons.md#loki-selectors-match-every-deployment). The default
  * therefore runs one query per selector — `{job=~"temporal.*"}` and `{container=~".*temporal.*"}`
  * — concurrently, and merges the lines (a line both select is counted once). Override with
  * `selectors` (e.g. `['{namespace="temporal", app=~"temporal-.*"}']` on Kubernetes).

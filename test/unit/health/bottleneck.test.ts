@@ -31,7 +31,7 @@ const WORKERS_STARVED: Spec = {
   activitySlotsUsed: 200,
 };
 
-describe('bottleneck classification (prior-art §4, §17)', () => {
+describe('bottleneck classification (docs/lessons.md#missing-sdk-metrics-are-not-starved-workers, #worker-advice-skips-a-critical-server)', () => {
   it('is healthy when neither side is constrained', () => {
     const e = evaluate(null, snapshot({ ...HEALTHY, ...WORKERS_OK }));
     expect(e.bottleneck).toBe('healthy');

@@ -8,7 +8,7 @@ import {
   thresholdOrderingErrors,
 } from '../../../shared/health/config.js';
 
-describe('threshold profiles (prior-art §3b)', () => {
+describe('threshold profiles (docs/lessons.md#small-clusters-get-small-limits)', () => {
   it('keep the prior art values at each band', () => {
     expect(DEFAULT_PROFILES.starter).toMatchObject({
       criticalThroughputMinPerSec: 0.5,

@@ -36,7 +36,7 @@ const carriedAt = (patch: Partial<CarriedState>): CarriedState => ({
   ...patch,
 });
 
-describe('evaluate: the debounced state machine (prior-art §15, §16.1–2)', () => {
+describe('evaluate: the debounced state machine (docs/lessons.md#critical-needs-three-cycles, #recovery-hysteresis)', () => {
   it('reports a healthy mid-scale cluster as happy with no gate fired', () => {
     const e = evaluate(null, snapshot(HEALTHY));
     expect(e.state).toBe('happy');
@@ -179,7 +179,7 @@ describe('evaluate: the debounced state machine (prior-art §15, §16.1–2)', (
   });
 });
 
-describe('evaluate: no data is not healthy (prior-art §3c, §17)', () => {
+describe('evaluate: no data is not healthy (docs/lessons.md#dead-source-is-not-idle)', () => {
   it.each([
     ['absent', 'absent'],
     ['a failed query', 'error'],
@@ -284,7 +284,7 @@ describe('evaluate: no data is not healthy (prior-art §3c, §17)', () => {
   });
 });
 
-describe('evaluate: idle, startup and long polls (prior-art §16.13, §16.16)', () => {
+describe('evaluate: idle, startup and long polls (docs/lessons.md#idle-and-startup-are-not-failure, #long-polls-are-not-latency)', () => {
   it.each([
     ['zero', 0],
     ['noise', 0.3],
@@ -353,7 +353,7 @@ describe('evaluate: idle, startup and long polls (prior-art §16.13, §16.16)', 
   });
 });
 
-describe('evaluate: retention storms (prior-art §16.14)', () => {
+describe('evaluate: retention storms (docs/lessons.md#retention-storms-are-work)', () => {
   const storm = withSpec(HEALTHY, {
     throughput: 0.5,
     processing: 0.5,
@@ -388,7 +388,7 @@ describe('evaluate: retention storms (prior-art §16.14)', () => {
   });
 });
 
-describe('evaluate: scale bands (prior-art §3d, §16.12, §17)', () => {
+describe('evaluate: scale bands (docs/lessons.md#small-clusters-get-small-limits, #collapse-keeps-the-band)', () => {
   const noDwell = resolveEngineConfig({ band: { upDwellCycles: 1, downDwellCycles: 1 } });
 
   it('reads 4 st/s with a 367 ms persistence p99 as happy at starter scale, stressed at high', () => {
@@ -503,7 +503,7 @@ describe('evaluate: scale bands (prior-art §3d, §16.12, §17)', () => {
   });
 });
 
-describe('evaluate: the state-transition "latency" is not a latency (prior-art §17)', () => {
+describe('evaluate: the state-transition "latency" is not a latency (docs/lessons.md#state-transitions-are-not-latency)', () => {
   it('ignores a huge transitions-per-update p99 and gates on the history RPC latency', () => {
     const s = snapshot(HEALTHY);
     s.values['state_transitions.per_update_p99'] = { status: 'ok', value: 50_000 };

@@ -45,7 +45,8 @@ describe('signal catalog', () => {
   });
 
   it('aggregates each metric type only in ways that mean something', () => {
-    // The prior art read cumulative counters as depths and loads (prior-art §17): a counter may
+    // The prior art read cumulative counters as depths and loads
+    // (docs/lessons.md#counters-are-not-depths): a counter may
     // only be rated, a gauge only aggregated as a gauge, a quantile only taken of a distribution.
     const check = (m: Measure, id: string): void => {
       switch (m.kind) {
