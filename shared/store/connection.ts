@@ -161,7 +161,8 @@ export async function openStore(target: StoreTarget): Promise<Store> {
       idle_timeout: 120,
       connect_timeout: 15,
       // Unnamed statements only: the seed ran DSQL with its statement cache off
-      // (statement_cache_size=0, prior-art §9) and we keep to what is known to work there.
+      // (statement_cache_size=0) and we keep to what is known to work there
+      // (docs/lessons.md#dsql-unnamed-statements).
       prepare: false,
       onnotice: quiet,
       connection: { application_name: 'temporal-sre-copilot' },

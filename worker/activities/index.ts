@@ -264,7 +264,8 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
           cluster_id: id,
           evaluation_id: e.explained.evaluationId,
           trigger: input.trigger,
-          // The engine's state, copied: the explainer never decides it (docs/lessons.md).
+          // The engine's state, copied: the explainer never decides it
+          // (docs/lessons.md#the-state-is-the-engines).
           health_state: e.explained.state,
           summary: e.summary,
           confidence: e.confidence,
