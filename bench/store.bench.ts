@@ -17,6 +17,12 @@ import { HEALTHY, snapshot } from '../test/helpers/snapshots.js';
 import { startTestPostgres } from '../test/support/postgres.js';
 
 export const CYCLE_S = 30;
+/** The three signals a dashboard's sparkline row reads. */
+const SPARKLINE = [
+  'state_transitions.throughput_per_sec',
+  'persistence.latency_p99_ms',
+  'history.backlog_age_sec',
+];
 /** The statuses a healthy cycle stores: the catalog signals a dev-server-like source lacks. */
 const STATUS = JSON.stringify(
   storedSignalsOf(snapshot(HEALTHY, 0), DEFAULT_ENGINE_CONFIG.maxSampleAgeSec).status,
@@ -158,11 +164,7 @@ export async function storeBench(): Promise<string[]> {
       await measure('sparklines, 3 signals over 30 days downsampled (15 min buckets)', 50, 5, (i) =>
         signalSeries(sql, {
           clusterId: pick(i),
-          signalIds: [
-            'state_transitions.throughput_per_sec',
-            'persistence.latency_p99_ms',
-            'history.backlog_age_sec',
-          ],
+          signalIds: SPARKLINE,
           from: monthAgo,
           to: END,
         }),
@@ -172,11 +174,7 @@ export async function storeBench(): Promise<string[]> {
       await measure('sparklines, 3 signals over 24 h', 200, 20, (i) =>
         signalSeries(sql, {
           clusterId: pick(i),
-          signalIds: [
-            'state_transitions.throughput_per_sec',
-            'persistence.latency_p99_ms',
-            'history.backlog_age_sec',
-          ],
+          signalIds: SPARKLINE,
           from: dayAgo,
           to: END,
         }),

@@ -1,7 +1,6 @@
 import type { Sql } from 'postgres';
 import { z } from 'zod';
 import {
-  isKnownSignal,
   toClustersResponse,
   toGatesResponse,
   toIssuesResponse,
@@ -31,18 +30,8 @@ import {
   TimelineResponseSchema,
 } from '../shared/api/schemas.js';
 import type { StalenessPolicy } from '../shared/models/freshness.js';
-import {
-  evaluationTimeline,
-  findCluster,
-  issuesOfAssessment,
-  latestAssessment,
-  latestEvaluation,
-  latestStatus,
-  listClusters,
-  listClustersWithLatest,
-  recentLogPatterns,
-  signalSeries,
-} from '../shared/store/reads.js';
+import type { StoredEvaluation } from '../shared/models/stored-evaluation.js';
+import * as reads from '../shared/store/reads.js';
 import { describeFirstIssue } from '../shared/zod-issues.js';
 import { BadRequestError, NotFoundError } from './common/http-errors.js';
 
@@ -134,45 +123,112 @@ interface ClusterRef {
  */
 async function resolveCluster(sql: Sql, name: string | undefined): Promise<ClusterRef> {
   if (name !== undefined) {
-    const found = await findCluster(sql, name);
+    const found = await reads.findCluster(sql, name);
     if (found === null) throw new NotFoundError(`unknown cluster "${name}"`);
     return found;
   }
-  const first = await listClusters(sql, { limit: 2 });
+  const first = await reads.listClusters(sql, { limit: 2 });
   if (first.length === 0) return { name: 'local', id: null };
   if (first.length === 1 && first[0] !== undefined) return first[0];
-  const local = first.find((c) => c.name === 'local') ?? (await findCluster(sql, 'local'));
+  const local = first.find((c) => c.name === 'local') ?? (await reads.findCluster(sql, 'local'));
   if (local !== null) return local;
-  const clusters = await listClusters(sql);
+  const clusters = await reads.listClusters(sql);
   throw new BadRequestError(
     `several clusters are watched (${clusters.map((c) => c.name).join(', ')}): pass ?cluster=`,
   );
 }
 
-/** `[start, end)`: both given, or ending now, or a day before the end. */
-function range(query: { start?: number; end?: number }, now: number): { from: number; to: number } {
+/**
+ * What a range query asks the store for: `[start, end)` — both given, or ending now, or a day
+ * before the end — and the limit and step when given.
+ */
+function rangeOf(
+  query: { start?: number; end?: number; limit?: number; step?: number },
+  now: number,
+): { from: number; to: number; limit?: number; stepMs?: number } {
   const to = query.end ?? now;
   const from = query.start ?? to - DAY_MS;
   if (from >= to) throw new BadRequestError('start must be before end');
-  return { from, to };
+  return {
+    from,
+    to,
+    ...(query.limit === undefined ? {} : { limit: query.limit }),
+    ...(query.step === undefined ? {} : { stepMs: query.step }),
+  };
 }
 
-const isoOf = (ms: number) => new Date(ms).toISOString();
+/** The range an answer covers, as every range endpoint reports it. */
+const answered = ({ from, to }: { from: number; to: number }) => ({
+  start: new Date(from).toISOString(),
+  end: new Date(to).toISOString(),
+});
+
+/** What a route over one cluster's data gets besides its query: the open store and the cluster. */
+export interface ClusterContext<Query> extends RouteContext<Query> {
+  readonly db: Sql;
+  readonly cluster: ClusterRef;
+}
+
+/**
+ * A GET route over one cluster's data: the store is opened and `?cluster=` resolved (404, 400 or
+ * the default, see `resolveCluster`) before the handler runs, the same way for every such route.
+ */
+function clusterRoute<Q extends z.ZodType<{ cluster?: string | undefined }>, R extends z.ZodType>(
+  def: Omit<RouteDefinition<Q, R>, 'method' | 'handle'> & {
+    readonly handle: (context: ClusterContext<z.output<Q>>) => Promise<Body<R>>;
+  },
+): Route {
+  return defineRoute({
+    ...def,
+    method: 'GET',
+    handle: async (context) => {
+      const db = await context.sql();
+      const cluster = await resolveCluster(db, context.query.cluster);
+      return def.handle({ ...context, db, cluster });
+    },
+  });
+}
+
+/** A view of the newest stored evaluation (none before the first), judged for staleness. */
+function newestEvaluationRoute<R extends z.ZodType>(
+  id: string,
+  path: string,
+  summary: string,
+  response: R,
+  view: (
+    cluster: string,
+    stored: StoredEvaluation | null,
+    now: number,
+    staleness: StalenessPolicy,
+  ) => Body<R>,
+): Route {
+  return clusterRoute({
+    id,
+    path,
+    summary,
+    query: ClusterQuerySchema,
+    response,
+    handle: async ({ db, cluster, now, staleness }) =>
+      view(
+        cluster.name,
+        cluster.id === null ? null : await reads.latestEvaluation(db, cluster.id),
+        now,
+        staleness,
+      ),
+  });
+}
 
 /** The routes the API serves. The router (`lambda/api.ts`) and `/openapi.json` read this table. */
 export const ROUTES: readonly Route[] = [
-  defineRoute({
+  clusterRoute({
     id: 'status',
-    method: 'GET',
     path: '/status',
     summary: 'Health state (judged for staleness), signals, log patterns and recommended actions',
     query: ClusterQuerySchema,
     response: StatusResponseSchema,
-    async handle({ query, now, staleness, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const base = { cluster: c.name, now, staleness };
-      if (c.id === null)
+    async handle({ db, cluster, now, staleness }) {
+      const base = { cluster: cluster.name, now, staleness };
+      if (cluster.id === null)
         return toStatusResponse({
           ...base,
           evaluation: null,
@@ -181,68 +237,49 @@ export const ROUTES: readonly Route[] = [
           logPatterns: [],
         });
       const [latest, logPatterns] = await Promise.all([
-        latestStatus(db, c.id),
-        recentLogPatterns(db, { clusterId: c.id }),
+        reads.latestStatus(db, cluster.id),
+        reads.recentLogPatterns(db, { clusterId: cluster.id }),
       ]);
       const issues =
-        latest.assessment === null ? [] : await issuesOfAssessment(db, latest.assessment.id);
-      return toStatusResponse({
-        ...base,
-        evaluation: latest.evaluation,
-        assessment: latest.assessment,
-        issues,
-        logPatterns,
-      });
+        latest.assessment === null ? [] : await reads.issuesOfAssessment(db, latest.assessment.id);
+      return toStatusResponse({ ...base, ...latest, issues, logPatterns });
     },
   }),
-  defineRoute({
-    id: 'services',
-    method: 'GET',
-    path: '/status/services',
-    summary: "The engine's per-service health",
-    query: ClusterQuerySchema,
-    response: ServicesResponseSchema,
-    async handle({ query, now, staleness, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const stored = c.id === null ? null : await latestEvaluation(db, c.id);
-      return toServicesResponse(c.name, stored, now, staleness);
-    },
-  }),
-  defineRoute({
+  newestEvaluationRoute(
+    'services',
+    '/status/services',
+    "The engine's per-service health",
+    ServicesResponseSchema,
+    toServicesResponse,
+  ),
+  clusterRoute({
     id: 'issues',
-    method: 'GET',
     path: '/status/issues',
     summary: 'Issues of the newest assessment, most severe first',
     query: IssuesQuerySchema,
     response: IssuesResponseSchema,
-    async handle({ query, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const latest = c.id === null ? null : await latestAssessment(db, c.id);
+    async handle({ db, cluster, query }) {
+      const latest = cluster.id === null ? null : await reads.latestAssessment(db, cluster.id);
       const issues =
         latest === null
           ? []
-          : await issuesOfAssessment(db, latest.id, {
+          : await reads.issuesOfAssessment(db, latest.id, {
               ...(query.severity === undefined ? {} : { severity: query.severity }),
               ...(query.limit === undefined ? {} : { limit: query.limit }),
             });
-      return toIssuesResponse(c.name, latest, issues);
+      return toIssuesResponse(cluster.name, latest, issues);
     },
   }),
-  defineRoute({
+  clusterRoute({
     id: 'summary',
-    method: 'GET',
     path: '/status/summary',
     summary: "The newest assessment's summary, or why the state is stale",
     query: ClusterQuerySchema,
     response: SummaryResponseSchema,
-    async handle({ query, now, staleness, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const latest = c.id === null ? null : await latestStatus(db, c.id);
+    async handle({ db, cluster, now, staleness }) {
+      const latest = cluster.id === null ? null : await reads.latestStatus(db, cluster.id);
       return toSummaryResponse(
-        c.name,
+        cluster.name,
         latest?.evaluation ?? null,
         latest?.assessment ?? null,
         now,
@@ -250,104 +287,64 @@ export const ROUTES: readonly Route[] = [
       );
     },
   }),
-  defineRoute({
+  clusterRoute({
     id: 'timeline',
-    method: 'GET',
     path: '/status/timeline',
     summary:
       'The newest stored cycles (or state changes, or step buckets) in [start, end); default the last 24 h',
     query: TimelineQuerySchema,
     response: TimelineResponseSchema,
-    async handle({ query, now, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const { from, to } = range(query, now);
+    async handle({ db, cluster, query, now }) {
+      const asked = rangeOf(query, now);
+      const changesOnly = query.changes_only === 'true';
       const read =
-        c.id === null
+        cluster.id === null
           ? { points: [], truncated: false, stepMs: null }
-          : await evaluationTimeline(db, {
-              clusterId: c.id,
-              from,
-              to,
-              changesOnly: query.changes_only === 'true',
-              ...(query.limit === undefined ? {} : { limit: query.limit }),
-              ...(query.step === undefined ? {} : { stepMs: query.step }),
-            });
-      return toTimelineResponse(
-        c.name,
-        { start: isoOf(from), end: isoOf(to), truncated: read.truncated, stepMs: read.stepMs },
-        read.points,
-      );
+          : await reads.evaluationTimeline(db, { clusterId: cluster.id, changesOnly, ...asked });
+      return toTimelineResponse(cluster.name, { ...answered(asked), ...read }, read.points);
     },
   }),
-  defineRoute({
+  clusterRoute({
     id: 'signals',
-    method: 'GET',
     path: '/status/signals',
     summary: 'Sparkline series of up to 12 signals in [start, end), newest kept; default 24 h',
     query: SignalsQuerySchema,
     response: SignalsResponseSchema,
-    async handle({ query, now, sql }) {
-      const unknown = query.ids.find((id) => !isKnownSignal(id));
-      if (unknown !== undefined)
-        throw new BadRequestError(`invalid query parameter ids: unknown signal "${unknown}"`);
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const { from, to } = range(query, now);
+    async handle({ db, cluster, query, now }) {
+      const asked = rangeOf(query, now);
       const read =
-        c.id === null
+        cluster.id === null
           ? { series: {}, truncated: false, stepMs: null }
-          : await signalSeries(db, {
-              clusterId: c.id,
-              signalIds: query.ids,
-              from,
-              to,
-              ...(query.limit === undefined ? {} : { limit: query.limit }),
-              ...(query.step === undefined ? {} : { stepMs: query.step }),
-            });
-      return toSignalsResponse(
-        c.name,
-        { start: isoOf(from), end: isoOf(to), truncated: read.truncated, stepMs: read.stepMs },
-        query.ids,
-        read.series,
-      );
+          : await reads.signalSeries(db, { clusterId: cluster.id, signalIds: query.ids, ...asked });
+      const answer = { ...answered(asked), ...read };
+      return toSignalsResponse(cluster.name, answer, query.ids, read.series);
     },
   }),
-  defineRoute({
+  clusterRoute({
     id: 'log-patterns',
-    method: 'GET',
     path: '/status/log-patterns',
     summary: 'Log-pattern counts: the newest window, or every window since `since`',
     query: LogPatternsQuerySchema,
     response: LogPatternsResponseSchema,
-    async handle({ query, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
+    async handle({ db, cluster, query }) {
       const rows =
-        c.id === null
+        cluster.id === null
           ? []
-          : await recentLogPatterns(db, {
-              clusterId: c.id,
+          : await reads.recentLogPatterns(db, {
+              clusterId: cluster.id,
               ...(query.since === undefined ? {} : { since: query.since }),
               ...(query.limit === undefined ? {} : { limit: query.limit }),
             });
-      return toLogPatternsResponse(c.name, rows);
+      return toLogPatternsResponse(cluster.name, rows);
     },
   }),
-  defineRoute({
-    id: 'gates',
-    method: 'GET',
-    path: '/status/gates',
-    summary: 'Every gate of the newest evaluation, with its state judged for staleness',
-    query: ClusterQuerySchema,
-    response: GatesResponseSchema,
-    async handle({ query, now, staleness, sql }) {
-      const db = await sql();
-      const c = await resolveCluster(db, query.cluster);
-      const stored = c.id === null ? null : await latestEvaluation(db, c.id);
-      return toGatesResponse(c.name, stored, now, staleness);
-    },
-  }),
+  newestEvaluationRoute(
+    'gates',
+    '/status/gates',
+    'Every gate of the newest evaluation, with its state judged for staleness',
+    GatesResponseSchema,
+    toGatesResponse,
+  ),
   defineRoute({
     id: 'clusters',
     method: 'GET',
@@ -356,7 +353,7 @@ export const ROUTES: readonly Route[] = [
     query: NoQuerySchema,
     response: ClustersResponseSchema,
     async handle({ now, staleness, sql }) {
-      return toClustersResponse(await listClustersWithLatest(await sql()), now, staleness);
+      return toClustersResponse(await reads.listClustersWithLatest(await sql()), now, staleness);
     },
   }),
   defineRoute({

@@ -11,7 +11,7 @@ import { freshnessOf, type StalenessPolicy } from '../models/freshness.js';
 import type { Issue } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
 import type { SeriesPoint, StoredEvaluation, TimelineEntry } from '../models/stored-evaluation.js';
-import { SIGNAL_CATALOG, signalById } from '../signals/catalog.js';
+import { SIGNAL_CATALOG } from '../signals/catalog.js';
 import { SERVICES, type SignalCategory } from '../signals/types.js';
 import type {
   ClustersResponse,
@@ -453,9 +453,4 @@ export function toClustersResponse(
       };
     }),
   };
-}
-
-/** Whether a signal id is one the copilot knows (sparkline requests name catalog ids only). */
-export function isKnownSignal(id: string): boolean {
-  return signalById(id) !== undefined;
 }

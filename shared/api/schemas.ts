@@ -18,6 +18,7 @@ import {
   UnitIntervalSchema,
 } from '../models/issue.js';
 import { TimelineEntrySchema } from '../models/stored-evaluation.js';
+import { signalById } from '../signals/catalog.js';
 import { SERVICES } from '../signals/types.js';
 
 /*
@@ -400,7 +401,21 @@ export const SignalsQuerySchema = RangeQuerySchema.extend({
     .min(1)
     .max(2_000)
     .transform((s) => s.split(',').map((id) => id.trim()))
-    .pipe(z.array(z.string().min(1).max(200)).min(1).max(MAX_SIGNAL_IDS)),
+    .pipe(
+      z
+        .array(
+          // Catalog ids only: a typo would otherwise read as a series of nulls.
+          z
+            .string()
+            .min(1)
+            .max(200)
+            .refine((id) => signalById(id) !== undefined, {
+              error: (issue) => `unknown signal "${String(issue.input)}"`,
+            }),
+        )
+        .min(1)
+        .max(MAX_SIGNAL_IDS),
+    ),
 });
 
 export const LogPatternsQuerySchema = ClusterQuerySchema.extend({

@@ -1,40 +1,15 @@
-import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createApiHandler } from '../../lambda/api.js';
-import { fixedStore } from '../../lambda/common/store.js';
-import {
-  ClustersResponseSchema,
-  GatesResponseSchema,
-  ServicesResponseSchema,
-  SignalsResponseSchema,
-  StatusResponseSchema,
-  SummaryResponseSchema,
-  TimelineResponseSchema,
-} from '../../shared/api/schemas.js';
+import * as api from '../../shared/api/schemas.js';
 import { clusterIdFor } from '../../shared/store/ids.js';
 import { MAX_SERIES_POINTS, MAX_TIMELINE_POINTS } from '../../shared/store/reads.js';
 import { ensureCluster } from '../../shared/store/writes.js';
 import { CYCLE_MS, T0 } from '../helpers/snapshots.js';
-import {
-  fixture,
-  lambdaContext,
-  NOW,
-  type SeededStore,
-  silentLogger,
-  startSeededStore,
-  TEST_API_KEY,
-} from './support.js';
+import { getEvent, NOW, type SeededStore, seededHandler, startSeededStore } from './support.js';
 
-const API_KEY = { mode: 'api-key' as const, key: async () => TEST_API_KEY };
 const LAST = T0 + 19 * CYCLE_MS;
 const DAY = 86_400_000;
 /** Lambda's response payload limit: every body must stay well under it. */
 const LAMBDA_LIMIT = 6 * 1024 * 1024;
-
-function get(path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
-  const e = fixture('status');
-  return { ...e, rawPath: path, queryStringParameters: query };
-}
 
 describe('the API says stale when the copilot stops writing', () => {
   let seeded: SeededStore;
@@ -45,22 +20,15 @@ describe('the API says stale when the copilot stops writing', () => {
     await seeded?.stop();
   });
 
-  /** The handler as it answers `afterMs` after the seeded run's last evaluation. */
-  const at = (afterMs: number) =>
-    createApiHandler({
-      store: fixedStore(seeded.store),
-      auth: API_KEY,
-      logger: silentLogger,
-      now: () => LAST + afterMs,
-    });
+  /** What the API answers `afterMs` after the seeded run's last evaluation. */
   const json = async (afterMs: number, path: string, query: Record<string, string> = {}) => {
-    const res = await at(afterMs)(get(path, query), lambdaContext());
+    const res = await seededHandler(seeded.store, LAST + afterMs)(getEvent(path, query));
     expect(res.statusCode, res.body).toBe(200);
     return JSON.parse(res.body ?? 'null') as unknown;
   };
 
   it('answers the stored state while the newest evaluation is within the limit', async () => {
-    const status = StatusResponseSchema.parse(await json(60_000, '/status'));
+    const status = api.StatusResponseSchema.parse(await json(60_000, '/status'));
     expect(status).toMatchObject({
       health_state: seeded.evaluations.at(-1)?.state,
       stale: false,
@@ -74,7 +42,7 @@ describe('the API says stale when the copilot stops writing', () => {
   it('answers unknown / stale on every current-state read once it is older (two days here)', async () => {
     const later = 2 * DAY;
     const last = seeded.evaluations.at(-1)?.state;
-    const status = StatusResponseSchema.parse(await json(later, '/status'));
+    const status = api.StatusResponseSchema.parse(await json(later, '/status'));
     expect(status).toMatchObject({
       health_state: 'unknown',
       reason: 'stale',
@@ -84,17 +52,17 @@ describe('the API says stale when the copilot stops writing', () => {
       bottleneck: 'unknown',
       timestamp: new Date(LAST).toISOString(),
     });
-    const summary = SummaryResponseSchema.parse(await json(later, '/status/summary'));
+    const summary = api.SummaryResponseSchema.parse(await json(later, '/status/summary'));
     expect(summary).toMatchObject({ health_state: 'unknown', reason: 'stale', stale: true });
     expect(summary.summary).toMatch(/has not evaluated cluster "local" since/);
     expect(summary.last_summary).toBe('Persistence is slow; workers fall behind.');
-    const services = ServicesResponseSchema.parse(await json(later, '/status/services'));
+    const services = api.ServicesResponseSchema.parse(await json(later, '/status/services'));
     expect(services.stale).toBe(true);
     expect(services.services.every((s) => s.status === 'unknown')).toBe(true);
-    const gates = GatesResponseSchema.parse(await json(later, '/status/gates'));
+    const gates = api.GatesResponseSchema.parse(await json(later, '/status/gates'));
     expect(gates).toMatchObject({ health_state: 'unknown', reason: 'stale', stale: true });
     expect(gates.gates.length).toBeGreaterThan(0);
-    const clusters = ClustersResponseSchema.parse(await json(later, '/clusters'));
+    const clusters = api.ClustersResponseSchema.parse(await json(later, '/clusters'));
     expect(clusters.clusters.find((c) => c.name === 'local')).toMatchObject({
       health_state: 'unknown',
       reason: 'stale',
@@ -138,15 +106,9 @@ describe('long reads keep the newest data and stay far under the Lambda limit', 
     await seeded?.stop();
   });
 
-  const handler = () =>
-    createApiHandler({
-      store: fixedStore(seeded.store),
-      auth: API_KEY,
-      logger: silentLogger,
-      now: () => NOW,
-    });
+  const handler = () => seededHandler(seeded.store, NOW);
   const call = async (path: string, query: Record<string, string>) => {
-    const res = await handler()(get(path, { cluster: 'month', ...query }), lambdaContext());
+    const res = await handler()(getEvent(path, { cluster: 'month', ...query }));
     expect(res.statusCode, res.body).toBe(200);
     expect(Buffer.byteLength(res.body ?? '')).toBeLessThan(LAMBDA_LIMIT / 1.5);
     return {
@@ -158,7 +120,7 @@ describe('long reads keep the newest data and stay far under the Lambda limit', 
 
   it('downsamples a 30-day timeline to fit, keeping every incident and its newest day', async () => {
     const { body } = await call('/status/timeline', range);
-    const t = TimelineResponseSchema.parse(body);
+    const t = api.TimelineResponseSchema.parse(body);
     expect(t.truncated).toBe(false);
     expect(t.step_seconds).toBe(600);
     expect(t.timeline.length).toBeLessThanOrEqual(5_000);
@@ -174,7 +136,7 @@ describe('long reads keep the newest data and stay far under the Lambda limit', 
       step: '30s',
       limit: String(MAX_TIMELINE_POINTS),
     });
-    const t = TimelineResponseSchema.parse(body);
+    const t = api.TimelineResponseSchema.parse(body);
     expect(t.truncated).toBe(true);
     expect(t.timeline).toHaveLength(MAX_TIMELINE_POINTS);
     expect(t.timeline.at(-1)?.timestamp).toBe(new Date(END - CYCLE_MS).toISOString());
@@ -186,8 +148,7 @@ describe('long reads keep the newest data and stay far under the Lambda limit', 
 
   it('refuses a limit past the cap instead of building an oversized body', async () => {
     const res = await handler()(
-      get('/status/timeline', { cluster: 'month', ...range, limit: '50000' }),
-      lambdaContext(),
+      getEvent('/status/timeline', { cluster: 'month', ...range, limit: '50000' }),
     );
     expect(res.statusCode).toBe(400);
   });
@@ -213,14 +174,14 @@ describe('long reads keep the newest data and stay far under the Lambda limit', 
       step: '30s',
       limit: '5000',
     });
-    const s = SignalsResponseSchema.parse(body);
+    const s = api.SignalsResponseSchema.parse(body);
     expect(s.truncated).toBe(true);
     expect(s.points).toHaveLength(12 * Math.floor(MAX_SERIES_POINTS / 12));
     expect(bytes).toBeLessThan(3.5 * 1024 * 1024);
     const latency = s.points.filter((p) => p.signal === 'persistence.latency_p99_ms');
     expect(latency.every((p) => p.value === null && p.status === 'error')).toBe(true);
     expect(latency.at(-1)?.timestamp).toBe(new Date(END - CYCLE_MS).toISOString());
-    const down = SignalsResponseSchema.parse(
+    const down = api.SignalsResponseSchema.parse(
       (await call('/status/signals', { ...range, ids: 'state_transitions.throughput_per_sec' }))
         .body,
     );

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
-import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
+import type {
+  APIGatewayProxyEventV2,
+  APIGatewayProxyStructuredResultV2,
+  Context,
+} from 'aws-lambda';
+import { createApiHandler } from '../../lambda/api.js';
+import { fixedStore } from '../../lambda/common/store.js';
 import { type LocalApi, startLocalApi } from '../../lambda/local-server.js';
 import type { IssueInput } from '../../shared/models/issue.js';
 import { openStore, type Store } from '../../shared/store/connection.js';
@@ -170,25 +176,40 @@ export interface SeededApi {
 
 export async function startSeededApi(): Promise<SeededApi> {
   const seeded = await startSeededStore();
-  try {
-    const api = await startLocalApi({
-      store: seeded.store,
-      port: 0,
-      apiKey: TEST_API_KEY,
-      logger: silentLogger,
-    });
-    return {
-      seeded,
-      api,
-      async stop() {
-        await api.close();
-        await seeded.stop();
-      },
-    };
-  } catch (error) {
+  // A server that fails to start must not leave the PostgreSQL behind.
+  const api = await startLocalApi({
+    store: seeded.store,
+    port: 0,
+    apiKey: TEST_API_KEY,
+    logger: silentLogger,
+  }).catch(async (error: unknown) => {
     await seeded.stop();
     throw error;
-  }
+  });
+  const stop = async () => {
+    await api.close();
+    await seeded.stop();
+  };
+  return { seeded, api, stop };
+}
+
+/** The handler over `store` as the tests call it: the test key, a silent logger, the clock `now`. */
+export function seededHandler(
+  store: Store,
+  now: number,
+): (event: APIGatewayProxyEventV2) => Promise<APIGatewayProxyStructuredResultV2> {
+  const handler = createApiHandler({
+    store: fixedStore(store),
+    auth: { mode: 'api-key', key: async () => TEST_API_KEY },
+    logger: silentLogger,
+    now: () => now,
+  });
+  return (event) => handler(event, lambdaContext());
+}
+
+/** A GET of `path` with `query`, as API Gateway delivers it (the `status` fixture, re-pointed). */
+export function getEvent(path: string, query: Record<string, string> = {}): APIGatewayProxyEventV2 {
+  return { ...fixture('status'), rawPath: path, queryStringParameters: query };
 }
 
 /** A TCP port nothing listens on (bound, read, released). */

@@ -15,23 +15,23 @@ const quiet = new Logger({ serviceName: 'copilot-api-test', logLevel: 'SILENT' }
  * what to run — never a 500.
  */
 describe('the API over a PostgreSQL without the copilot schema', () => {
-  let pg: TestPostgres;
-  let store: Store;
-  let api: LocalApi;
+  // A bare PostgreSQL, a store on it and the API over that, in start order.
+  const up: { pg?: TestPostgres; store?: Store; api?: LocalApi } = {};
+  const api = () => up.api as LocalApi;
   beforeAll(async () => {
-    pg = await startTestPostgres();
-    store = await openStore({ dialect: 'postgres', url: pg.url, max: 2 });
-    api = await startLocalApi({ store, port: 0, logger: quiet });
+    up.pg = await startTestPostgres();
+    up.store = await openStore({ dialect: 'postgres', url: up.pg.url, max: 2 });
+    up.api = await startLocalApi({ store: up.store, port: 0, logger: quiet });
   });
   afterAll(async () => {
-    await api?.close();
-    await store?.close();
-    await pg?.stop();
+    await up.api?.close();
+    await up.store?.close();
+    await up.pg?.stop();
   });
 
   it('answers 503 degraded with the command to run, on every data route', async () => {
     for (const path of ['/status', '/status/timeline', '/status/issues', '/clusters']) {
-      const res = await fetch(`${api.url}${path}`);
+      const res = await fetch(`${api().url}${path}`);
       expect(res.status, path).toBe(503);
       expect(res.headers.get('content-type')).toBe('application/problem+json');
       expect(ProblemSchema.parse(await res.json())).toEqual({
@@ -46,12 +46,12 @@ describe('the API over a PostgreSQL without the copilot schema', () => {
       });
     }
     // Routes that never read the store still answer.
-    expect((await fetch(`${api.url}/openapi.json`)).status).toBe(200);
+    expect((await fetch(`${api().url}/openapi.json`)).status).toBe(200);
   });
 
   it('serves once the schema is set up: the 503 was the missing schema, nothing else', async () => {
-    await runMigrations(store.sql, 'postgres');
-    const res = await fetch(`${api.url}/status`);
+    await runMigrations((up.store as Store).sql, 'postgres');
+    const res = await fetch(`${api().url}/status`);
     expect(res.status).toBe(200);
     expect(StatusResponseSchema.parse(await res.json())).toMatchObject({
       cluster: 'local',

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,27 +5,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { evaluate } from '../../shared/health/engine.js';
 import { SIGNAL_CATALOG } from '../../shared/signals/catalog.js';
 import { HEALTHY, snapshot, withSpec } from '../helpers/snapshots.js';
+import { runCopilot } from '../support/copilot-cli.js';
 
 /** Runs `bin/copilot.js` as a user would, optionally feeding stdin. */
-function copilot(
-  args: readonly string[],
-  stdin?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['bin/copilot.js', ...args], { cwd: process.cwd() });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(stdin ?? '');
-  });
-}
+const copilot = (args: readonly string[], stdin?: string) =>
+  runCopilot(args, stdin === undefined ? {} : { stdin });
 
 const dir = mkdtempSync(join(tmpdir(), 'copilot-cli-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,37 +1,21 @@
-import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadWorkerSettings } from '../../worker/config.js';
+import { runCopilot } from '../support/copilot-cli.js';
 import { freePort } from '../support/prometheus.js';
 
 /**
- * `copilot assess` / `replay` run as a user runs them (`npx tsx bin/copilot.ts …`), against local
+ * `copilot assess` / `replay` run as a user runs them (`node bin/copilot.js …`), against local
  * servers: what they print about a metrics source never carries its credentials.
  */
 
-function copilot(
-  args: readonly string[],
-  env: NodeJS.ProcessEnv = {},
-): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const clean = { ...process.env };
-    for (const k of ['PROMETHEUS_URL', 'AMP_WORKSPACE_URL', 'COPILOT_SCRAPE_URLS']) delete clean[k];
-    const child = spawn('npx', ['tsx', 'bin/copilot.ts', ...args], {
-      cwd: process.cwd(),
-      env: { ...clean, ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => {
-      stdout += c.toString();
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** A user's shell without a metrics source configured, plus `env`. */
+function copilot(args: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const clean: NodeJS.ProcessEnv = {};
+  for (const k of ['PROMETHEUS_URL', 'AMP_WORKSPACE_URL', 'COPILOT_SCRAPE_URLS'])
+    clean[k] = undefined;
+  return runCopilot(args, { env: { ...clean, ...env } });
 }
 
 const BASIC = `Basic ${Buffer.from('user:secret').toString('base64')}`;

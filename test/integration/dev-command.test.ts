@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { newUserEnv } from '../support/copilot-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'copilot-dev-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -14,15 +15,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
  */
 describe('copilot dev', () => {
   it('prints live evaluations of its own Temporal server and stops cleanly on SIGINT', async () => {
-    const env = { ...process.env };
-    for (const k of [
-      'PROMETHEUS_URL',
-      'AMP_WORKSPACE_URL',
-      'COPILOT_SCRAPE_URLS',
-      'COPILOT_DATABASE_URL',
-      'COPILOT_DSQL_ENDPOINT',
-    ])
-      delete env[k];
+    const env = newUserEnv();
     const child = spawn(
       process.execPath,
       [

@@ -7,6 +7,7 @@ import {
   type CopilotProcess,
   commandLine,
   listenersOn,
+  newUserEnv,
   processesMentioning,
   startCopilot,
 } from '../support/copilot-cli.js';
@@ -22,22 +23,6 @@ afterAll(() => {
   }
 });
 
-/** The environment a new user has: no metrics source or store configured. */
-function devEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of [
-    'PROMETHEUS_URL',
-    'AMP_WORKSPACE_URL',
-    'COPILOT_SCRAPE_URLS',
-    'COPILOT_DATABASE_URL',
-    'COPILOT_DSQL_ENDPOINT',
-    'COPILOT_DATA_DIR',
-    'COPILOT_API_KEY',
-  ])
-    delete env[k];
-  return env;
-}
-
 function scratch(): string {
   const dir = mkdtempSync(join(tmpdir(), 'copilot-dev-life-'));
   dirs.push(dir);
@@ -45,7 +30,7 @@ function scratch(): string {
 }
 
 function dev(args: readonly string[]): CopilotProcess {
-  const p = startCopilot(['dev', '--interval', '1', ...args], devEnv());
+  const p = startCopilot(['dev', '--interval', '1', ...args], newUserEnv());
   started.push(p);
   return p;
 }

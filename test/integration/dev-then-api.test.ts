@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   type CopilotProcess,
   evaluationLines,
+  newUserEnv,
   processesMentioning,
   startCopilot,
 } from '../support/copilot-cli.js';
@@ -18,24 +19,8 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** A user's environment: no store, metrics source or API key configured. */
-function userEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
-  for (const k of [
-    'PROMETHEUS_URL',
-    'AMP_WORKSPACE_URL',
-    'COPILOT_SCRAPE_URLS',
-    'COPILOT_DATABASE_URL',
-    'COPILOT_DSQL_ENDPOINT',
-    'COPILOT_DATA_DIR',
-    'COPILOT_API_KEY',
-  ])
-    delete env[k];
-  return env;
-}
-
 function copilot(args: readonly string[], extra: NodeJS.ProcessEnv = {}): CopilotProcess {
-  const p = startCopilot(args, { ...userEnv(), ...extra });
+  const p = startCopilot(args, newUserEnv(extra));
   started.push(p);
   return p;
 }

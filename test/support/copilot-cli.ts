@@ -75,6 +75,39 @@ export function startCopilot(
   };
 }
 
+/** What a finished `copilot …` run left: its exit code and everything it printed. */
+export interface CopilotRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `copilot <args>` to completion as a user does (`node bin/copilot.js …` from the project
+ * root), with `env` over this process's environment and `stdin` fed to it.
+ */
+export function runCopilot(
+  args: readonly string[],
+  options: { readonly env?: NodeJS.ProcessEnv; readonly stdin?: string } = {},
+): Promise<CopilotRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['bin/copilot.js', ...args], {
+      env: { ...process.env, ...options.env },
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => {
+      stdout += c.toString();
+    });
+    child.stderr.on('data', (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(options.stdin ?? '');
+  });
+}
+
 /** The evaluation lines (`{"timestamp":…}`) `copilot dev` printed so far. */
 export function evaluationLines(output: string): Record<string, unknown>[] {
   return output
@@ -163,4 +196,23 @@ export function commandLine(pid: number | undefined): string {
   } catch {
     return '(gone)';
   }
+}
+
+/**
+ * The environment a new user has: no metrics source, store or API key configured (whatever the
+ * machine running the tests has set).
+ */
+export function newUserEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const k of [
+    'PROMETHEUS_URL',
+    'AMP_WORKSPACE_URL',
+    'COPILOT_SCRAPE_URLS',
+    'COPILOT_DATABASE_URL',
+    'COPILOT_DSQL_ENDPOINT',
+    'COPILOT_DATA_DIR',
+    'COPILOT_API_KEY',
+  ])
+    delete env[k];
+  return { ...env, ...extra };
 }

@@ -98,3 +98,23 @@ export async function startOversizedServer(
     },
   };
 }
+
+/**
+ * Oversized answers until `settle()`, then `normal` to every request: "a body past the limit is
+ * an error, and the next request reads", the case every source's cap is tested with.
+ */
+export async function startOversizedThenNormal(
+  normal: Exclude<Reply, 'oversized'>,
+  options: Parameters<typeof startOversizedServer>[1],
+): Promise<OversizedServer & { settle(): void }> {
+  let big = true;
+  const server = await startOversizedServer(() => (big ? 'oversized' : normal), options);
+  return {
+    url: server.url,
+    oversized: server.oversized,
+    close: () => server.close(),
+    settle: () => {
+      big = false;
+    },
+  };
+}

@@ -139,18 +139,15 @@ export function resolveDialect(
   choice: DialectChoice,
   detected: Partial<Dialect>,
 ): Pick<ProbeResult, 'dialect' | 'origin'> {
-  const server =
-    choice.server !== undefined && choice.server !== 'auto'
-      ? { v: choice.server, o: 'override' as const }
-      : detected.server !== undefined
-        ? { v: detected.server, o: 'detected' as const }
-        : { v: DEFAULT_DIALECT.server, o: 'default' as const };
-  const sdk =
-    choice.sdk !== undefined && choice.sdk !== 'auto'
-      ? { v: choice.sdk, o: 'override' as const }
-      : detected.sdk !== undefined
-        ? { v: detected.sdk, o: 'detected' as const }
-        : { v: DEFAULT_DIALECT.sdk, o: 'default' as const };
+  // Each part: the override, else what was detected, else the default, and which it was.
+  const pick = <T>(override: T | 'auto' | undefined, found: T | undefined, fallback: T) =>
+    override !== undefined && override !== 'auto'
+      ? { v: override, o: 'override' as const }
+      : found !== undefined
+        ? { v: found, o: 'detected' as const }
+        : { v: fallback, o: 'default' as const };
+  const server = pick(choice.server, detected.server, DEFAULT_DIALECT.server);
+  const sdk = pick(choice.sdk, detected.sdk, DEFAULT_DIALECT.sdk);
   return {
     dialect: {
       server: server.v,

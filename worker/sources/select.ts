@@ -22,37 +22,50 @@ import { createScrapeSource, type ScrapeSource } from './scrape.js';
  * opened separately.
  */
 
-/** The environment variables that choose the metrics source. Every process reads these names. */
-export interface MetricsEnv {
-  /** A Prometheus-compatible base URL (Prometheus, Mimir). */
-  readonly PROMETHEUS_URL?: string | undefined;
-  /** An Amazon Managed Prometheus workspace URL: requests are SigV4-signed. */
-  readonly AMP_WORKSPACE_URL?: string | undefined;
-  /** Temporal `/metrics` endpoints scraped directly, comma-separated. */
-  readonly COPILOT_SCRAPE_URLS?: string | undefined;
-  /** `auto` (detect from the metric names), `tally` or `otel`. @default 'auto' */
-  readonly COPILOT_METRICS_DIALECT?: string | undefined;
-  /** SigV4 region when neither `--region` nor an `aps-workspaces.<region>` host gives one. */
-  readonly AWS_REGION?: string | undefined;
-  readonly AWS_DEFAULT_REGION?: string | undefined;
-}
+/**
+ * The environment variables that choose the metrics source; every process reads these names.
+ * `PROMETHEUS_URL`: a Prometheus-compatible base URL (Prometheus, Mimir). `AMP_WORKSPACE_URL`: an
+ * Amazon Managed Prometheus workspace URL (requests are SigV4-signed). `COPILOT_SCRAPE_URLS`:
+ * Temporal `/metrics` endpoints scraped directly, comma-separated. `COPILOT_METRICS_DIALECT`:
+ * `auto` (detect from the metric names, the default), `tally` or `otel`. `AWS_REGION` /
+ * `AWS_DEFAULT_REGION`: the SigV4 region when neither `--region` nor an `aps-workspaces.<region>`
+ * host gives one.
+ */
+export type MetricsEnv = Readonly<
+  Partial<
+    Record<
+      | 'PROMETHEUS_URL'
+      | 'AMP_WORKSPACE_URL'
+      | 'COPILOT_SCRAPE_URLS'
+      | 'COPILOT_METRICS_DIALECT'
+      | 'AWS_REGION'
+      | 'AWS_DEFAULT_REGION',
+      string | undefined
+    >
+  >
+>;
 
-/** The CLI flags that choose or shape the metrics source (commander's camelCase names). */
-export interface MetricsFlags {
-  readonly prometheusUrl?: string | undefined;
-  /** Comma-separated `/metrics` URLs. */
-  readonly scrapeUrl?: string | undefined;
-  readonly sigv4?: boolean | undefined;
-  readonly bearerToken?: string | undefined;
-  /** `user:password`. */
-  readonly basicAuth?: string | undefined;
-  readonly region?: string | undefined;
-  /** Server dialect: `auto`, `tally` or `otel`. */
-  readonly dialect?: string | undefined;
-  /** SDK dialect: `core` or `go`. */
-  readonly sdkDialect?: string | undefined;
-  readonly sdkPrefix?: string | undefined;
-}
+/**
+ * The CLI flags that choose or shape the metrics source, by commander's camelCase names:
+ * `--prometheus-url`, `--scrape-url` (comma-separated `/metrics` URLs), `--sigv4`,
+ * `--bearer-token`, `--basic-auth user:password`, `--region`, `--dialect auto|tally|otel` (server),
+ * `--sdk-dialect core|go`, `--sdk-prefix`.
+ */
+export type MetricsFlags = Readonly<
+  Partial<
+    Record<
+      | 'prometheusUrl'
+      | 'scrapeUrl'
+      | 'bearerToken'
+      | 'basicAuth'
+      | 'region'
+      | 'dialect'
+      | 'sdkDialect'
+      | 'sdkPrefix',
+      string | undefined
+    >
+  > & { sigv4?: boolean | undefined }
+>;
 
 /** A Prometheus-compatible API; `auth` unset means basic auth from the URL's userinfo, or none. */
 export interface PrometheusTarget {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLokiSource, LokiSourceConfigError } from '../../../worker/sources/loki.js';
 import { type FakeLoki, type LogStream, startFakeLoki } from '../../support/loki-server.js';
-import { startOversizedServer } from '../../support/oversized-server.js';
+import { startOversizedThenNormal } from '../../support/oversized-server.js';
 
 /**
  * The Loki narrative source against a local server speaking Loki's `query_range` wire format
@@ -277,17 +277,9 @@ describe('createLokiSource', () => {
   });
 
   it('turns a response past maxResponseBytes into an error naming the limit, and reads the next', async () => {
-    let big = true;
-    const server = await startOversizedServer(
-      () =>
-        big
-          ? 'oversized'
-          : {
-              body: JSON.stringify({
-                status: 'success',
-                data: { resultType: 'streams', result: [] },
-              }),
-            },
+    const empty = { status: 'success', data: { resultType: 'streams', result: [] } };
+    const server = await startOversizedThenNormal(
+      { body: JSON.stringify(empty) },
       { totalBytes: 64 * 2 ** 20 },
     );
     const source = createLokiSource({
@@ -301,7 +293,7 @@ describe('createLokiSource', () => {
         message: 'Loki query failed: response body larger than the 128 KiB limit',
       });
       expect(server.oversized.map((o) => o.complete)).toEqual([false]);
-      big = false;
+      server.settle();
       expect(await source.narrative(FROM, AT)).toMatchObject({ status: 'ok' });
     } finally {
       await source.close();

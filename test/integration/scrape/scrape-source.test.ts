@@ -5,7 +5,7 @@ import { signalById } from '../../../shared/signals/catalog.js';
 import type { SignalDef } from '../../../shared/signals/types.js';
 import type { Snapshot } from '../../../shared/signals/value.js';
 import { createScrapeSource, ScrapeSourceConfigError } from '../../../worker/sources/scrape.js';
-import { startOversizedServer } from '../../support/oversized-server.js';
+import { startOversizedThenNormal } from '../../support/oversized-server.js';
 
 /**
  * The direct-scrape source against real HTTP endpoints on loopback that serve Temporal-style
@@ -179,12 +179,8 @@ describe('createScrapeSource', () => {
   });
 
   it('turns an exposition past maxBodyBytes into errors naming the limit, and reads the next', async () => {
-    let big = true;
-    const server = await startOversizedServer(
-      () =>
-        big
-          ? 'oversized'
-          : { contentType: 'text/plain', body: (history(1) as { body: string }).body },
+    const server = await startOversizedThenNormal(
+      { contentType: 'text/plain', body: (history(1) as { body: string }).body },
       // Comment lines: read whole, the exposition would parse and the scrape succeed.
       { totalBytes: 64 * 2 ** 20, filler: '# filler\n', contentType: 'text/plain' },
     );
@@ -203,7 +199,7 @@ describe('createScrapeSource', () => {
       }
       // Both scrapes of the first call stopped at the limit and closed the connection.
       expect(server.oversized.map((o) => o.complete)).toEqual([false, false]);
-      big = false;
+      server.settle();
       const next = await source.snapshot(2, SIGNALS);
       expect(value(next, 'runtime.goroutines')).toMatchObject({ status: 'ok', value: 1000 });
     } finally {

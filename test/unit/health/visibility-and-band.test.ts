@@ -8,15 +8,7 @@ import {
 } from '../../../shared/health/evaluation.js';
 import { SIG } from '../../../shared/signals/ids.js';
 import type { Snapshot } from '../../../shared/signals/value.js';
-import {
-  HEALTHY,
-  repeat,
-  run,
-  type Spec,
-  snapshot,
-  T0,
-  withSpec,
-} from '../../helpers/snapshots.js';
+import { HEALTHY, repeat, run, type Spec, snapshot, withSpec } from '../../helpers/snapshots.js';
 
 const carried = (patch: Partial<CarriedState>): CarriedState => ({
   ...INITIAL_CARRIED_STATE,
@@ -32,10 +24,8 @@ const last = (es: readonly Evaluation[]): Evaluation => {
 
 /** Every engine signal failed except throughput: the cheap counter query answered, nothing else. */
 function onlyThroughput(): Snapshot {
-  const values: Snapshot['values'] = {};
-  for (const id of Object.values(SIG)) values[id] = { status: 'error', message: 'timeout' };
-  values[SIG.throughput] = { status: 'ok', value: 120 };
-  return { observedAt: T0, values };
+  const spec = Object.fromEntries(Object.keys(SIG).map((k) => [k, 'error'])) as Spec;
+  return snapshot({ ...spec, throughput: 120 });
 }
 
 describe('partial visibility: a critical gate that cannot look makes happy impossible', () => {
@@ -73,7 +63,7 @@ describe('partial visibility: a critical gate that cannot look makes happy impos
 
   it('treats a stale critical signal as blind, like a failed one', () => {
     const snap = snapshot(HEALTHY);
-    const staleAt = T0 - (DEFAULT_ENGINE_CONFIG.maxSampleAgeSec + 60) * 1000;
+    const staleAt = snap.observedAt - (DEFAULT_ENGINE_CONFIG.maxSampleAgeSec + 60) * 1000;
     snap.values[SIG.persistenceErrors] = { status: 'ok', value: 0, sampledAt: staleAt };
     const e = evaluate(carried({ band: 'mid-scale' }), snap);
     expect(e.reason).toBe('partial_visibility');
@@ -142,39 +132,34 @@ describe('partial visibility: a critical gate that cannot look makes happy impos
 const SETTLED_LOW: Spec = { throughput: 4, processing: 8, historyBacklog: 2 };
 const DOWN = DEFAULT_ENGINE_CONFIG.band.downDwellCycles;
 
-function firstHappyAtStarter(es: readonly Evaluation[]): number {
-  return es.findIndex((e) => e.state === 'happy' && e.scaleBand === 'starter');
+/** Runs `spec` for `cycles` cycles from a carried band (last state happy unless said). */
+function from(
+  band: CarriedState['band'],
+  spec: Spec,
+  cycles: number,
+  patch: Partial<CarriedState> = {},
+) {
+  return run(repeat(spec, cycles), DEFAULT_ENGINE_CONFIG, { ...carried({ band }), ...patch });
 }
 
 describe('the band comes down when demand does', () => {
-  it(`brings a quiet cluster carried at mid-scale to happy at starter within ${DOWN + 2} cycles`, () => {
-    const es = run(
-      repeat(SETTLED_LOW, DOWN + 5),
-      DEFAULT_ENGINE_CONFIG,
-      carried({ band: 'mid-scale' }),
-    );
-    const at = firstHappyAtStarter(es);
-    expect(at).toBeGreaterThanOrEqual(0);
-    expect(at).toBeLessThanOrEqual(DOWN + 1);
-    // Until then it is stressed only by the band's healthy floor, never critical.
-    expect(es.slice(0, at).every((e) => e.state === 'stressed')).toBe(true);
-    // And it stays happy once there.
-    expect(es.slice(at).every((e) => e.state === 'happy' && e.scaleBand === 'starter')).toBe(true);
-  });
-
-  it(`brings the same cluster carried at high-throughput to happy at starter within ${DOWN + 2} cycles`, () => {
-    const es = run(
-      repeat(SETTLED_LOW, DOWN + 5),
-      DEFAULT_ENGINE_CONFIG,
-      carried({ band: 'high-throughput' }),
-    );
-    const at = firstHappyAtStarter(es);
-    expect(at).toBeGreaterThanOrEqual(0);
-    expect(at).toBeLessThanOrEqual(DOWN + 1);
-    expect(es.slice(at).every((e) => e.state === 'happy')).toBe(true);
-    // The streak that built at the high band's floors ended with the band.
-    expect(last(es).carried.criticalStreak).toBe(0);
-  });
+  it.each(['mid-scale', 'high-throughput'] as const)(
+    `brings a quiet cluster carried at %s to happy at starter within ${DOWN + 2} cycles`,
+    (band) => {
+      const es = from(band, SETTLED_LOW, DOWN + 5);
+      const at = es.findIndex((e) => e.state === 'happy' && e.scaleBand === 'starter');
+      expect(at).toBeGreaterThanOrEqual(0);
+      expect(at).toBeLessThanOrEqual(DOWN + 1);
+      // And it stays happy at starter once there, the streak built at the old floors ended.
+      expect(es.slice(at).every((e) => e.state === 'happy' && e.scaleBand === 'starter')).toBe(
+        true,
+      );
+      expect(last(es).carried.criticalStreak).toBe(0);
+      // From mid-scale it is only ever stressed by the band's healthy floor, never critical.
+      if (band === 'mid-scale')
+        expect(es.slice(0, at).every((e) => e.state === 'stressed')).toBe(true);
+    },
+  );
 
   it('keeps the band, and reaches critical, when the collapse has work waiting', () => {
     const collapse = withSpec(HEALTHY, {
@@ -182,8 +167,7 @@ describe('the band comes down when demand does', () => {
       processing: 2,
       matchingWorkflowBacklog: 240,
     });
-    const es = run(repeat(collapse, DOWN + 10), DEFAULT_ENGINE_CONFIG, {
-      ...carried({ band: 'mid-scale' }),
+    const es = from('mid-scale', collapse, DOWN + 10, {
       lastState: 'stressed',
       lastKnownState: 'stressed',
     });
@@ -191,33 +175,14 @@ describe('the band comes down when demand does', () => {
     expect(last(es).state).toBe('critical');
   });
 
-  it('keeps the band when failures show, even with nothing waiting', () => {
-    const failing = withSpec(SETTLED_LOW, { frontendErrors: 3 });
-    const es = run(
-      repeat(failing, DOWN + 10),
-      DEFAULT_ENGINE_CONFIG,
-      carried({ band: 'mid-scale' }),
-    );
-    expect(es.every((e) => e.scaleBand === 'mid-scale')).toBe(true);
-  });
-
-  it('keeps the band when no demand signal is visible (it cannot tell demand fell)', () => {
-    const blindDemand: Spec = { throughput: 4, processing: 8 };
-    const es = run(
-      repeat(blindDemand, DOWN + 10),
-      DEFAULT_ENGINE_CONFIG,
-      carried({ band: 'mid-scale' }),
-    );
-    expect(es.every((e) => e.scaleBand === 'mid-scale')).toBe(true);
-  });
-
-  it('does not count a cycle whose stressed gate fired toward the band coming down', () => {
-    const latency = withSpec(SETTLED_LOW, { persistenceLatencyP99: 900 });
-    const es = run(
-      repeat(latency, DOWN + 10),
-      DEFAULT_ENGINE_CONFIG,
-      carried({ band: 'mid-scale' }),
-    );
-    expect(es.every((e) => e.scaleBand === 'mid-scale')).toBe(true);
+  it.each([
+    ['failures show, even with nothing waiting', withSpec(SETTLED_LOW, { frontendErrors: 3 })],
+    ['no demand signal is visible (it cannot tell demand fell)', { throughput: 4, processing: 8 }],
+    [
+      'a stressed gate fired (not only the floors)',
+      withSpec(SETTLED_LOW, { persistenceLatencyP99: 900 }),
+    ],
+  ] as const)('keeps the band when %s', (_, spec: Spec) => {
+    expect(from('mid-scale', spec, DOWN + 10).every((e) => e.scaleBand === 'mid-scale')).toBe(true);
   });
 });
