@@ -461,30 +461,34 @@ export async function signalSeries(
     }
   }
   const stepMs = step ?? stepFor(from.getTime(), to.getTime(), limit);
-  // One jsonb conversion per row (not per signal); aggregates per bucket in the database, so a
-  // month of cycles never crosses the wire.
+  // Aggregated per bucket in the database, so a month of cycles never crosses the wire. The text
+  // is read as `json`, not `jsonb`: each `->>` lexes the text only up to its key, which measured
+  // ~1.5x faster than one `jsonb` conversion per row. The sub-select is fenced so each value is
+  // extracted once per row (flattened, a month of 3 signals took 14 s). Stored values are numbers by construction. The
+  // status text is read only for cycles without a number (docs/benchmarks.md, "State store").
+  const value = (i: number) => sql(`v${i}`);
+  const missingAs = (i: number, status: string) =>
+    sql`bool_or(${value(i)} IS NULL AND signal_status::json ->> ${ids[i] as string} = ${status})`;
   const columns = ids.map(
     (_signal, i) => sql`
-      avg(${sql(`v${i}`)}) AS ${sql(`mean${i}`)}, min(${sql(`v${i}`)}) AS ${sql(`min${i}`)},
-      max(${sql(`v${i}`)}) AS ${sql(`max${i}`)}, count(${sql(`v${i}`)}) AS ${sql(`n${i}`)},
-      bool_or(${sql(`s${i}`)} = 'error') AS ${sql(`err${i}`)},
-      bool_or(${sql(`s${i}`)} = 'stale') AS ${sql(`stale${i}`)}`,
+      avg(${value(i)}) AS ${sql(`mean${i}`)}, min(${value(i)}) AS ${sql(`min${i}`)},
+      max(${value(i)}) AS ${sql(`max${i}`)}, count(${value(i)}) AS ${sql(`n${i}`)},
+      ${missingAs(i, 'error')} AS ${sql(`err${i}`)}, ${missingAs(i, 'stale')} AS ${sql(`stale${i}`)}`,
   );
   const extracts = ids.map(
-    (signal, i) => sql`
-      CASE WHEN jsonb_typeof(j -> ${signal}) = 'number' THEN (j ->> ${signal})::float8 END
-        AS ${sql(`v${i}`)},
-      st ->> ${signal} AS ${sql(`s${i}`)}`,
+    (signal, i) => sql`(signal_values::json ->> ${signal})::float8 AS ${value(i)}`,
   );
   const join = (parts: readonly PendingQuery<Row[]>[]) =>
     parts.reduce((acc, part, i) => (i === 0 ? part : sql`${acc}, ${part}`));
   const rows = await sql<Record<string, unknown>[]>`
     SELECT b, count(*) AS samples, ${join(columns)}
     FROM (
-      SELECT floor(extract(epoch FROM observed_at) * 1000 / ${stepMs}) AS b, ${join(extracts)}
-      FROM evaluations,
-        LATERAL (SELECT signal_values::jsonb AS j, coalesce(signal_status, '{}')::jsonb AS st) parsed
+      SELECT floor(extract(epoch FROM observed_at) * 1000 / ${stepMs}) AS b, signal_status,
+        ${join(extracts)}
+      FROM evaluations
       WHERE cluster_id = ${id} AND observed_at >= ${from} AND observed_at < ${to}
+      -- A fence: flattened, each aggregate would extract its value again (six times a signal).
+      OFFSET 0
     ) cycles
     GROUP BY b ORDER BY b DESC LIMIT ${limit + 1}`;
   const { points, truncated } = newest(rows, limit);
