@@ -229,8 +229,8 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'evaluations: signal status of rows written before version 15',
     describe:
       'for each evaluation with signal_status NULL, in (observed_at, id) order by 500: the status ' +
-      'of every catalog signal without a stored number, from the gates that read it (error or ' +
-      'stale), else absent',
+      'of each catalog signal without a stored number that a gate read as error or stale (absent ' +
+      'stays implicit)',
     data: backfillSignalStatus,
   },
 ];
