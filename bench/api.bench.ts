@@ -96,7 +96,7 @@ function coldStart(
     const { handler } = await import(${JSON.stringify(file)});
     const t1 = performance.now();
     const now = Date.now();
-    const r = await handler({ version: '2.0', routeKey: '$default', rawPath: '/status', rawQueryString: '',
+    const r = await handler({ version: '2.0', routeKey: '$default', rawPath: '/status', rawQueryString: 'cluster=bench', queryStringParameters: { cluster: 'bench' },
       headers: { 'x-api-key': 'bench-api-key-0123456789' },
       requestContext: { http: { method: 'GET', path: '/status' }, stage: '$default', timeEpoch: now } },
       { functionName: 'copilot-api', awsRequestId: 'cold', getRemainingTimeInMillis: () => 29000 });
