@@ -233,6 +233,41 @@ export const MIGRATIONS: readonly Migration[] = [
       'stays implicit)',
     data: backfillSignalStatus,
   },
+  {
+    version: 20,
+    name: 'assessments: language-model calls behind the words',
+    statement: addColumn('assessments', 'llm_calls', 'INTEGER'),
+  },
+  {
+    version: 21,
+    name: 'assessments: prompt tokens read from the cache',
+    statement: addColumn('assessments', 'cache_read_tokens', 'BIGINT'),
+  },
+  {
+    version: 22,
+    name: 'assessments: prompt tokens written to the cache',
+    statement: addColumn('assessments', 'cache_write_tokens', 'BIGINT'),
+  },
+  {
+    version: 23,
+    name: 'assessments: time the explainer took',
+    statement: addColumn('assessments', 'latency_ms', 'INTEGER'),
+  },
+  {
+    version: 24,
+    name: 'assessments: why the rule-based explainer answered instead of Bedrock',
+    statement: addColumn('assessments', 'fallback_reason', 'TEXT'),
+  },
+  {
+    version: 25,
+    name: "assessments: the engine's reason the words explain",
+    statement: addColumn('assessments', 'reason', 'TEXT'),
+  },
+  {
+    version: 26,
+    name: 'assessments: runbook sources, service narratives and what grounding dropped',
+    statement: addColumn('assessments', 'details', 'TEXT'),
+  },
 ];
 
 /** The DDL that creates the migrations table itself (run before anything else). */
