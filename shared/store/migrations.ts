@@ -381,7 +381,12 @@ export async function runMigrations(
   retry: RetryOptions = {},
 ): Promise<MigrationReport> {
   if (!DIALECTS.includes(dialect)) throw new MigrationError(`unknown dialect: ${String(dialect)}`);
-  await runDdl(sql, MIGRATIONS_TABLE_DDL, retry);
+  // Only when missing: even `CREATE TABLE IF NOT EXISTS` needs CREATE on the schema, and the
+  // worker, logged in as `copilot_worker` (no DDL rights), runs this on an up-to-date schema.
+  const [bootstrapped] = await sql`
+    SELECT 1 AS found FROM information_schema.tables
+    WHERE table_schema = current_schema() AND table_name = ${MIGRATIONS_TABLE}`;
+  if (bootstrapped === undefined) await runDdl(sql, MIGRATIONS_TABLE_DDL, retry);
   const recorded = await sql<{ version: number; checksum: string }[]>`
     SELECT version, checksum FROM schema_migrations`;
   const checksums = new Map(recorded.map((r) => [r.version, r.checksum]));
