@@ -5,6 +5,8 @@ import type { LogPatternInput } from '../models/log-pattern.js';
 import { signalById } from '../signals/catalog.js';
 import { SIG } from '../signals/ids.js';
 import { NARRATIVE_PATTERNS } from '../signals/narrative-patterns.js';
+import { evidenceConfidence } from './confidence.js';
+import type { GroundingPassage } from './grounding.js';
 
 /**
  * The rule-based explainer: the default without Bedrock and the fallback when Bedrock fails. Pure
@@ -16,11 +18,17 @@ export interface Explanation {
   /** How sure the explanation is of its causes, 0..1 (not how healthy the cluster is). */
   readonly confidence: number;
   readonly issues: IssueInput[];
+  /** The runbook passages the explanation cites, best first. */
+  readonly sources: readonly GroundingPassage[];
 }
 
 export interface ExplainContext {
   /** Narrative log patterns of the recent window, if a log source is configured. */
   readonly logPatterns?: readonly LogPatternInput[];
+  /** Runbook passages retrieved for this evaluation (knowledge base or the local index). */
+  readonly passages?: readonly GroundingPassage[];
+  /** The engine's critical debounce, for how sustained critical evidence is. @default 3 */
+  readonly criticalCycles?: number;
 }
 
 type GateText = {
@@ -259,7 +267,18 @@ const HEALTHY_TEXT: Readonly<Record<HealthyGateId, string>> = {
   'healthy.completion_rate': 'the workflow completion rate is below the healthy level',
 };
 
-const STATE_WORD: Readonly<Record<HealthState, string>> = {
+/** The operator's title of a gate (also the glossary the language models read). */
+export function gateTitle(id: string): string {
+  const text = GATE_TEXT[id as ProblemGateId];
+  if (text !== undefined) return text.title;
+  const healthy = HEALTHY_TEXT[id as HealthyGateId];
+  if (healthy !== undefined) return `happy needs it: ${healthy}`;
+  return id.startsWith('recovery.')
+    ? 'leaving critical needs this clearly back inside its critical limit'
+    : id;
+}
+
+export const STATE_WORD: Readonly<Record<HealthState, string>> = {
   happy: 'Happy',
   stressed: 'Stressed',
   critical: 'Critical',
@@ -280,7 +299,7 @@ function gateFact(g: GateResult): string {
 }
 
 /** The most severe issue level allowed for a state, so issues and summary never disagree. */
-function cap(state: HealthState, wanted: Severity): Severity {
+export function capSeverity(state: HealthState, wanted: Severity): Severity {
   if (state === 'critical') return wanted;
   if (state === 'stressed' || state === 'unknown')
     return wanted === 'critical' ? 'warning' : wanted;
@@ -292,10 +311,30 @@ function patternsFor(service: string, patterns: readonly LogPatternInput[]): Log
   return patterns.filter((p) => ids.has(p.pattern_id) && p.count > 0);
 }
 
+/** The passage to cite for an issue: one written for its gate, else the best one retrieved. */
+function passageFor(
+  key: string,
+  passages: readonly GroundingPassage[],
+  byGate: ReadonlyMap<string, GroundingPassage>,
+): GroundingPassage | undefined {
+  return byGate.get(key) ?? passages[0];
+}
+
+const cite = (p: GroundingPassage | undefined) =>
+  p === undefined ? '' : ` Runbook: "${p.title}" — ${p.heading} (${p.source}).`;
+
 export function explainWithRules(e: Evaluation, context: ExplainContext = {}): Explanation {
   const patterns = context.logPatterns ?? [];
+  const sources = context.passages ?? [];
+  const confidence = evidenceConfidence(e, context.criticalCycles);
   const issues: IssueInput[] = [];
   const causes: string[] = [];
+  // Passages name their runbook's gates in their source's front matter only through retrieval
+  // order; the explanation cites, per issue, the best passage whose text names the issue's gate.
+  const byGate = new Map<string, GroundingPassage>();
+  for (const p of [...sources].reverse())
+    for (const id of e.firedGates)
+      if (p.text.includes(id) || p.heading.includes(id)) byGate.set(id, p);
 
   if (e.state === 'unknown') {
     const blind = e.gates.filter((g) => e.blindGates.includes(g.id));
@@ -332,9 +371,10 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
         blind.length > 0 ? [...new Set(blind.map((g) => g.signal))] : [SIG.throughput],
     });
     return {
-      summary: `Unknown: ${why}. The last known state was ${e.carried.lastKnownState ?? 'never seen'}.`,
-      confidence: 0.3,
+      summary: `Unknown: ${why}. The last known state was ${e.carried.lastKnownState ?? 'never seen'}.${cite(sources[0])}`,
+      confidence,
       issues,
+      sources,
     };
   }
 
@@ -342,8 +382,9 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
     return {
       summary:
         'Happy: the cluster is idle — no work waiting, nothing failing. Low throughput, long polls and poll timeouts are expected now.',
-      confidence: 0.9,
+      confidence,
       issues,
+      sources,
     };
   }
 
@@ -380,10 +421,10 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
     ];
     issues.push({
       key: g.id,
-      severity: cap(e.state, g.level === 'critical' ? 'critical' : 'warning'),
+      severity: capSeverity(e.state, g.level === 'critical' ? 'critical' : 'warning'),
       title: text.title,
       description: `${text.title}: ${gateFact(g)} (${e.scaleBand} band).`,
-      likely_cause: text.cause,
+      likely_cause: `${text.cause}${cite(passageFor(g.id, sources, byGate))}`,
       contributing_factors: factors.slice(0, 10),
       suggested_actions: text.actions.map((a) => ({ ...a, parameters: {} })),
       related_signals: [g.signal],
@@ -395,7 +436,7 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
     for (const f of e.workers.findings) {
       issues.push({
         key: `worker.${f.rule}.${f.signal}`,
-        severity: cap(e.state, f.severity),
+        severity: capSeverity(e.state, f.severity),
         title: f.message.split(':')[0] ?? f.rule,
         description: f.message,
         likely_cause:
@@ -471,12 +512,15 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
     e.reason === 'critical_debouncing' || e.reason === 'critical_guard_from_happy'
       ? ` Critical evidence for ${e.carried.criticalStreak} cycle(s); critical needs it sustained.`
       : '';
-  // Confident when one clear cause explains the state; less so when several compete.
-  const decisive = issues.filter((i) => i.severity !== 'info').length;
-  const confidence = e.state === 'happy' ? 0.9 : decisive === 1 ? 0.8 : decisive === 0 ? 0.6 : 0.65;
+  const lead = issues.find((i) => i.severity !== 'info');
+  const runbook =
+    e.state === 'happy'
+      ? ''
+      : cite(lead === undefined ? sources[0] : passageFor(lead.key, sources, byGate));
   return {
-    summary: `${STATE_WORD[e.state]}${why}${bottleneck}${streak}`,
+    summary: `${STATE_WORD[e.state]}${why}${bottleneck}${streak}${runbook}`,
     confidence,
     issues,
+    sources,
   };
 }

@@ -140,22 +140,80 @@ export async function evaluationById(sql: Sql, id: string): Promise<StoredEvalua
 }
 
 function toAssessment(row: AssessmentRow): Assessment {
+  const what = `assessment ${row.id}`;
+  // Columns added by migrations 20–26 are NULL on older rows: those read as the defaults.
   return checkStored(
     AssessmentSchema,
-    { ...row, created_at: iso(row.created_at) },
-    `assessment ${row.id}`,
+    {
+      ...row,
+      created_at: iso(row.created_at),
+      llm_calls: row.llm_calls ?? 0,
+      cache_read_tokens: Number(row.cache_read_tokens ?? 0),
+      cache_write_tokens: Number(row.cache_write_tokens ?? 0),
+      details: row.details === null ? undefined : parseJson(row.details, what),
+    },
+    what,
   );
 }
+
+const ASSESSMENT_SELECT =
+  'id, cluster_id, evaluation_id, created_at, trigger, health_state, summary, confidence, ' +
+  'explainer, model_id, input_tokens, output_tokens, issue_count, llm_calls, cache_read_tokens, ' +
+  'cache_write_tokens, latency_ms, fallback_reason, reason, details';
 
 /** The newest assessment of a cluster, or null before the first one. Index-backed. */
 export async function latestAssessment(sql: Sql, clusterId: string): Promise<Assessment | null> {
   const id = parseInput(ClusterIdSchema, clusterId, 'cluster id');
   const rows = await sql<AssessmentRow[]>`
-    SELECT id, cluster_id, evaluation_id, created_at, trigger, health_state, summary, confidence,
-      explainer, model_id, input_tokens, output_tokens, issue_count
+    SELECT ${sql.unsafe(ASSESSMENT_SELECT)}
     FROM assessments WHERE cluster_id = ${id}
     ORDER BY created_at DESC LIMIT 1`;
   return rows[0] === undefined ? null : toAssessment(rows[0]);
+}
+
+/** What a cluster's explanations cost since an instant: what budgets and dashboards read. */
+export interface ExplainerUsage {
+  readonly assessments: number;
+  /** Assessments Bedrock wrote (the rest are rule-based). */
+  readonly bedrock: number;
+  readonly llmCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+}
+
+/**
+ * The explainer usage of a cluster's assessments explaining instants in `[since, now)`: one pass
+ * over `(cluster_id, created_at)`. Assessments are dated by the instant they explain, which is
+ * when they were written give or take a cycle.
+ */
+export async function explainerUsageSince(
+  sql: Sql,
+  clusterId: string,
+  since: Date | string | number,
+): Promise<ExplainerUsage> {
+  const id = parseInput(ClusterIdSchema, clusterId, 'cluster id');
+  const from = toDate(since, 'since');
+  const [row] = await sql<Record<string, string | number | null>[]>`
+    SELECT count(*) AS assessments,
+      count(*) FILTER (WHERE explainer = 'bedrock') AS bedrock,
+      coalesce(sum(llm_calls), 0) AS llm_calls,
+      coalesce(sum(input_tokens), 0) AS input_tokens,
+      coalesce(sum(output_tokens), 0) AS output_tokens,
+      coalesce(sum(cache_read_tokens), 0) AS cache_read_tokens,
+      coalesce(sum(cache_write_tokens), 0) AS cache_write_tokens
+    FROM assessments WHERE cluster_id = ${id} AND created_at >= ${from}`;
+  const n = (k: string) => Number(row?.[k] ?? 0);
+  return {
+    assessments: n('assessments'),
+    bedrock: n('bedrock'),
+    llmCalls: n('llm_calls'),
+    inputTokens: n('input_tokens'),
+    outputTokens: n('output_tokens'),
+    cacheReadTokens: n('cache_read_tokens'),
+    cacheWriteTokens: n('cache_write_tokens'),
+  };
 }
 
 /** What `/status` needs: the newest evaluation (the state) and the newest assessment (the words). */

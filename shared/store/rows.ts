@@ -78,6 +78,15 @@ export interface AssessmentRow {
   input_tokens: number;
   output_tokens: number;
   issue_count: number;
+  /** Migrations 20–26: NULL for rows written before them. */
+  llm_calls: number | null;
+  cache_read_tokens: string | number | null;
+  cache_write_tokens: string | number | null;
+  latency_ms: number | null;
+  fallback_reason: string | null;
+  reason: string | null;
+  /** `AssessmentDetails`, JSON. */
+  details: string | null;
 }
 
 /** `issues`. */

@@ -286,6 +286,13 @@ export async function recordAssessment(
         input_tokens: assessment.input_tokens,
         output_tokens: assessment.output_tokens,
         issue_count: issueRows.length,
+        llm_calls: assessment.llm_calls,
+        cache_read_tokens: assessment.cache_read_tokens,
+        cache_write_tokens: assessment.cache_write_tokens,
+        latency_ms: assessment.latency_ms,
+        fallback_reason: assessment.fallback_reason,
+        reason: assessment.reason,
+        details: JSON.stringify(assessment.details),
       })} ON CONFLICT (id) DO NOTHING`;
       if (issueRows.length > 0)
         await tx`INSERT INTO issues ${tx(issueRows)} ON CONFLICT (id) DO NOTHING`;
