@@ -5,6 +5,7 @@ import { checkConnection, listTables } from '../../shared/store/admin.js';
 import type { Store } from '../../shared/store/connection.js';
 import { describeError, StoreConfigError, StoreError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION, runMigrations } from '../../shared/store/migrations.js';
+import { type RolesReport, setupRoles } from '../../shared/store/roles.js';
 import {
   type AnyStoreTarget,
   describeStoreTarget,
@@ -100,6 +101,24 @@ async function withStore<T>(
   }
 }
 
+/** `setup-schema`'s own flags. */
+interface SetupSchemaOptions extends DbOptions {
+  roles?: boolean;
+  workerIamRole?: string[];
+  apiIamRole?: string[];
+}
+
+/** One line on what `--roles` did. */
+function describeRoles(report: RolesReport): string {
+  const parts = [
+    report.created.length === 0 ? 'roles exist' : `created ${report.created.join(', ')}`,
+    'grants up to date (copilot_worker read/write, copilot_api read-only)',
+  ];
+  if (report.mapped.length > 0) parts.push(`mapped ${report.mapped.join(', ')}`);
+  if (report.unmapped.length > 0) parts.push(`unmapped ${report.unmapped.join(', ')}`);
+  return `roles: ${parts.join('; ')}`;
+}
+
 const write = (text: string) => {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
 };
@@ -176,24 +195,54 @@ export function registerDbCommands(program: Command): void {
   connectionOptions(
     db
       .command('setup-schema')
-      .description('apply the schema migrations that are missing (idempotent)'),
-  ).action((opts: DbOptions) =>
-    withStore(
+      .description('apply the schema migrations that are missing (idempotent)')
+      .option(
+        '--roles',
+        'also create the copilot_worker (read/write) and copilot_api (read-only) roles and ' +
+          'grant them the copilot tables (PostgreSQL and DSQL; connect as the tables owner)',
+      )
+      .option(
+        '--worker-iam-role <arn...>',
+        'DSQL: IAM roles that log in as copilot_worker (AWS IAM GRANT); implies --roles',
+      )
+      .option(
+        '--api-iam-role <arn...>',
+        'DSQL: IAM roles that log in as copilot_api (AWS IAM GRANT); implies --roles',
+      ),
+  ).action((opts: SetupSchemaOptions) => {
+    const roles =
+      opts.roles === true || opts.workerIamRole !== undefined || opts.apiIamRole !== undefined;
+    return withStore(
       opts,
       async (store) => {
         const report = await runMigrations(store.sql, store.dialect);
-        if (opts.format === 'json') return write(JSON.stringify(report));
+        let rolesReport: RolesReport | undefined;
+        if (roles) {
+          if (store.dialect === 'pglite')
+            throw new CliError(
+              '--roles needs PostgreSQL (--database-url) or DSQL (--dsql-endpoint): the ' +
+                'embedded store has one user',
+              2,
+            );
+          rolesReport = await setupRoles(store.sql, store.dialect, {
+            worker: opts.workerIamRole ?? [],
+            api: opts.apiIamRole ?? [],
+          });
+        }
+        if (opts.format === 'json')
+          return write(JSON.stringify(rolesReport ? { ...report, roles: rolesReport } : report));
         write(
           report.applied.length === 0
             ? `schema up to date at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`
             : `applied ${report.applied.length} migration(s) (${report.applied.join(', ')}); ` +
                 `schema at version ${LATEST_SCHEMA_VERSION} (${store.dialect})`,
         );
+        if (rolesReport !== undefined) write(describeRoles(rolesReport));
       },
       // The one reading-and-writing command that may bring a new embedded store into being.
       { create: true },
-    ),
-  );
+    );
+  });
 
   connectionOptions(
     db
