@@ -1,6 +1,7 @@
 import type { Sql } from 'postgres';
 import { z } from 'zod';
 import {
+  NO_USAGE,
   toClustersResponse,
   toGatesResponse,
   toIssuesResponse,
@@ -29,6 +30,7 @@ import {
   TimelineQuerySchema,
   TimelineResponseSchema,
 } from '../shared/api/schemas.js';
+import type { AssessmentDetails } from '../shared/models/assessment.js';
 import type { StalenessPolicy } from '../shared/models/freshness.js';
 import type { StoredEvaluation } from '../shared/models/stored-evaluation.js';
 import * as reads from '../shared/store/reads.js';
@@ -200,6 +202,7 @@ function newestEvaluationRoute<R extends z.ZodType>(
     stored: StoredEvaluation | null,
     now: number,
     staleness: StalenessPolicy,
+    narratives: AssessmentDetails['narratives'],
   ) => Body<R>,
 ): Route {
   return clusterRoute({
@@ -208,13 +211,11 @@ function newestEvaluationRoute<R extends z.ZodType>(
     summary,
     query: ClusterQuerySchema,
     response,
-    handle: async ({ db, cluster, now, staleness }) =>
-      view(
-        cluster.name,
-        cluster.id === null ? null : await reads.latestEvaluation(db, cluster.id),
-        now,
-        staleness,
-      ),
+    handle: async ({ db, cluster, now, staleness }) => {
+      const latest = cluster.id === null ? null : await reads.latestStatus(db, cluster.id);
+      const narratives = latest?.assessment?.details.narratives ?? {};
+      return view(cluster.name, latest?.evaluation ?? null, now, staleness, narratives);
+    },
   });
 }
 
@@ -277,13 +278,23 @@ export const ROUTES: readonly Route[] = [
     query: ClusterQuerySchema,
     response: SummaryResponseSchema,
     async handle({ db, cluster, now, staleness }) {
-      const latest = cluster.id === null ? null : await reads.latestStatus(db, cluster.id);
+      const id = cluster.id;
+      // Usage since 00:00 UTC of the request's day: what the copilot spent on words today.
+      const midnight = now - (now % 86_400_000);
+      const [latest, usage] =
+        id === null
+          ? [null, NO_USAGE]
+          : await Promise.all([
+              reads.latestStatus(db, id),
+              reads.explainerUsageSince(db, id, midnight),
+            ]);
       return toSummaryResponse(
         cluster.name,
         latest?.evaluation ?? null,
         latest?.assessment ?? null,
         now,
         staleness,
+        usage,
       );
     },
   }),

@@ -1,3 +1,4 @@
+import { explainStale } from '../explain/stale.js';
 import type {
   Evaluation,
   GateResult,
@@ -5,7 +6,7 @@ import type {
   ServiceHealth,
   StateReason,
 } from '../health/evaluation.js';
-import type { Assessment } from '../models/assessment.js';
+import type { Assessment, AssessmentDetails, ExplainerUsage } from '../models/assessment.js';
 import type { ClusterLatest } from '../models/cluster.js';
 import { freshnessOf, type StalenessPolicy } from '../models/freshness.js';
 import type { Issue } from '../models/issue.js';
@@ -142,18 +143,6 @@ const judge = (stored: StoredEvaluation | null, now: number, policy: StalenessPo
     policy,
   );
 
-/** The sentence `/status/summary` gives while the copilot is not keeping up. */
-export function staleSummary(cluster: string, c: CurrentState): string {
-  const f = c.fields;
-  const minutes = Math.round((f.age_seconds ?? 0) / 60);
-  return (
-    `Unknown: the copilot has not evaluated cluster "${cluster}" since ${f.last_observed_at} ` +
-    `(${minutes} min ago; the limit is ${f.stale_after_seconds} s). The last known state was ` +
-    `${f.last_known_state}. The copilot's observer may be down, or its store may be refusing ` +
-    'writes: check the copilot worker and its logs before trusting any state shown here.'
-  );
-}
-
 /** A gate in the API's snake case. */
 export function toGate(gate: GateResult): Gate {
   return {
@@ -269,6 +258,7 @@ export function toServicesResponse(
   stored: StoredEvaluation | null,
   now: number,
   staleness: StalenessPolicy,
+  narratives: AssessmentDetails['narratives'] = {},
 ): ServicesResponse {
   const values = stored?.signal_values ?? {};
   const current = judge(stored, now, staleness);
@@ -289,6 +279,7 @@ export function toServicesResponse(
           Object.hasOwn(values, id) ? (values[id] ?? null) : null,
         ]),
       ),
+      narrative: narratives[s.service] ?? null,
     })),
   };
 }
@@ -325,12 +316,20 @@ export function toSummaryResponse(
   assessment: Assessment | null,
   now: number,
   staleness: StalenessPolicy,
+  usageToday: ExplainerUsage,
 ): SummaryResponse {
   const current = judge(stored, now, staleness);
+  const e = stored?.evaluation;
   return {
     cluster,
     summary: current.fields.stale
-      ? staleSummary(cluster, current)
+      ? explainStale({
+          cluster,
+          lastObservedAt: current.fields.last_observed_at ?? '',
+          ageSeconds: current.fields.age_seconds ?? 0,
+          staleAfterSeconds: current.fields.stale_after_seconds ?? 0,
+          lastKnownState: current.fields.last_known_state ?? 'unknown',
+        })
       : (assessment?.summary ?? NO_ASSESSMENT_SUMMARY),
     last_summary: assessment?.summary ?? null,
     health_state: current.state,
@@ -341,8 +340,43 @@ export function toSummaryResponse(
     trigger: assessment?.trigger ?? null,
     confidence: assessment?.confidence ?? null,
     explainer: assessment?.explainer ?? null,
+    words_lag:
+      assessment !== null &&
+      (current.fields.stale ||
+        assessment.health_state !== e?.state ||
+        (assessment.reason !== null && assessment.reason !== e?.reason)),
+    assessed_reason: assessment?.reason ?? null,
+    model_id: assessment?.model_id ?? null,
+    fallback_reason: assessment?.fallback_reason ?? null,
+    llm_calls: assessment?.llm_calls ?? 0,
+    input_tokens: assessment?.input_tokens ?? 0,
+    output_tokens: assessment?.output_tokens ?? 0,
+    cache_read_tokens: assessment?.cache_read_tokens ?? 0,
+    cache_write_tokens: assessment?.cache_write_tokens ?? 0,
+    latency_ms: assessment?.latency_ms ?? null,
+    sources: assessment?.details.sources ?? [],
+    usage_today: {
+      assessments: usageToday.assessments,
+      bedrock: usageToday.bedrock,
+      llm_calls: usageToday.llmCalls,
+      input_tokens: usageToday.inputTokens,
+      output_tokens: usageToday.outputTokens,
+      cache_read_tokens: usageToday.cacheReadTokens,
+      cache_write_tokens: usageToday.cacheWriteTokens,
+    },
   };
 }
+
+/** No explanations yet (a cluster before its first assessment, or none registered). */
+export const NO_USAGE: ExplainerUsage = Object.freeze({
+  assessments: 0,
+  bedrock: 0,
+  llmCalls: 0,
+  inputTokens: 0,
+  outputTokens: 0,
+  cacheReadTokens: 0,
+  cacheWriteTokens: 0,
+});
 
 /** The range an answer covers and how it was bounded, as every range endpoint reports it. */
 export interface RangeAnswer {

@@ -164,6 +164,8 @@ export const ServicesResponseSchema = z.object({
       elevated_signals: S.elevatedSignals,
       /** The service's primary and amplifier signals by full id; null where the cycle had none. */
       key_signals: z.record(z.string(), SignalNumberSchema),
+      /** The service's part as the newest Bedrock explanation told it; null without one. */
+      narrative: z.string().nullable(),
     }),
   ),
 });
@@ -208,6 +210,38 @@ export const SummaryResponseSchema = z.object({
   trigger: TriggerSchema.nullable(),
   confidence: UnitIntervalSchema.nullable(),
   explainer: ExplainerSchema.nullable(),
+  /**
+   * True when the words explain another state or reason than the current evaluation's (a new
+   * assessment is on its way, or the copilot is stale); false when they are current.
+   */
+  words_lag: z.boolean(),
+  /** The engine's reason the words explain (null for assessments older than that field). */
+  assessed_reason: StateReasonSchema.nullable(),
+  /** The Bedrock model that wrote the words (the researcher), null for the rules. */
+  model_id: z.string().nullable(),
+  /** Why the rules answered although Bedrock is configured (throttled, budget, …), else null. */
+  fallback_reason: z.string().nullable(),
+  /** What writing these words cost: Converse calls, tokens, time. */
+  llm_calls: z.number().int().nonnegative(),
+  input_tokens: z.number().int().nonnegative(),
+  output_tokens: z.number().int().nonnegative(),
+  cache_read_tokens: z.number().int().nonnegative(),
+  cache_write_tokens: z.number().int().nonnegative(),
+  latency_ms: z.number().int().nonnegative().nullable(),
+  /** The runbook passages the words cite, best first. */
+  sources: z.array(
+    z.object({ source: z.string(), title: z.string(), heading: z.string(), score: z.number() }),
+  ),
+  /** The cluster's explanations since 00:00 UTC today: how much the copilot spends on words. */
+  usage_today: z.object({
+    assessments: z.number().int().nonnegative(),
+    bedrock: z.number().int().nonnegative(),
+    llm_calls: z.number().int().nonnegative(),
+    input_tokens: z.number().int().nonnegative(),
+    output_tokens: z.number().int().nonnegative(),
+    cache_read_tokens: z.number().int().nonnegative(),
+    cache_write_tokens: z.number().int().nonnegative(),
+  }),
 });
 export type SummaryResponse = z.infer<typeof SummaryResponseSchema>;
 

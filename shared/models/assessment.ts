@@ -87,3 +87,15 @@ export const AssessmentSchema = AssessmentInputSchema.extend({
   issue_count: z.number().int().nonnegative(),
 });
 export type Assessment = z.infer<typeof AssessmentSchema>;
+
+/** What a cluster's explanations cost since an instant: what budgets and dashboards read. */
+export interface ExplainerUsage {
+  readonly assessments: number;
+  /** Assessments Bedrock wrote (the rest are rule-based). */
+  readonly bedrock: number;
+  readonly llmCalls: number;
+  readonly inputTokens: number;
+  readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+}

@@ -7,7 +7,10 @@ import {
   HEALTH_STATES,
   StateReasonSchema,
 } from '../health/evaluation.js';
-import { type Assessment, AssessmentSchema } from '../models/assessment.js';
+import { type Assessment, AssessmentSchema, type ExplainerUsage } from '../models/assessment.js';
+
+export type { ExplainerUsage } from '../models/assessment.js';
+
 import { type Cluster, type ClusterLatest, ClusterNameSchema } from '../models/cluster.js';
 import { type Issue, IssueSchema, type Severity, SeveritySchema } from '../models/issue.js';
 import type { LogPatternRow } from '../models/log-pattern.js';
@@ -169,18 +172,6 @@ export async function latestAssessment(sql: Sql, clusterId: string): Promise<Ass
     FROM assessments WHERE cluster_id = ${id}
     ORDER BY created_at DESC LIMIT 1`;
   return rows[0] === undefined ? null : toAssessment(rows[0]);
-}
-
-/** What a cluster's explanations cost since an instant: what budgets and dashboards read. */
-export interface ExplainerUsage {
-  readonly assessments: number;
-  /** Assessments Bedrock wrote (the rest are rule-based). */
-  readonly bedrock: number;
-  readonly llmCalls: number;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
 }
 
 /**
