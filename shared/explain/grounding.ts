@@ -1,7 +1,7 @@
 import MiniSearch from 'minisearch';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import type { Evaluation } from '../health/evaluation.js';
+import type { Runbook } from '../kb/corpus.js';
 import { gateTitle } from './rule-based.js';
 
 /*
@@ -39,49 +39,36 @@ export interface RunbookChunk {
   readonly services: readonly string[];
 }
 
-const FrontMatterSchema = z
-  .object({
-    title: z.string().min(1),
-    gates: z.array(z.string()).default([]),
-    signals: z.array(z.string()).default([]),
-    services: z.array(z.string()).default([]),
-  })
-  .loose();
-
 /** A passage's text is cut here: enough for a model to read, small enough for a prompt. */
 export const PASSAGE_MAX_CHARS = 1_600;
 
 /**
- * Splits one runbook (markdown with YAML front matter) into its `##` sections, each carrying the
- * runbook's title, gates, signals and services. Text before the first `##` becomes a section named
- * after the title.
- *
- * @throws Error when the front matter is missing or not the expected shape.
+ * Splits one runbook (as `shared/kb/corpus.ts` parses and checks it) into its `##` sections, each
+ * carrying the runbook's title, gates, signals and services — the same sections the knowledge
+ * base's hierarchical chunking makes its child chunks from.
  */
-export function chunkRunbook(source: string, markdown: string): RunbookChunk[] {
-  const m = /^---\n([\s\S]*?)\n---\n?([\s\S]*)$/.exec(markdown);
-  if (m === null) throw new Error(`${source}: no front matter`);
-  const meta = FrontMatterSchema.parse(parseYaml(m[1] as string));
-  const body = m[2] as string;
+export function chunkRunbook(
+  runbook: Runbook,
+  source = `docs/rag/${runbook.file}`,
+): RunbookChunk[] {
   const chunks: RunbookChunk[] = [];
-  const sections = body.split(/^(?=## )/m);
-  sections.forEach((section, i) => {
-    const heading = section.startsWith('## ')
-      ? section.slice(3, section.indexOf('\n') < 0 ? undefined : section.indexOf('\n')).trim()
-      : meta.title;
-    const text = (section.startsWith('## ') ? section.slice(section.indexOf('\n') + 1) : section)
-      .replace(/^# .*$/m, '')
-      .trim();
+  runbook.body.split(/^(?=## )/m).forEach((section, i) => {
+    const isSection = section.startsWith('## ');
+    const newline = section.indexOf('\n');
+    const heading = isSection
+      ? section.slice(3, newline < 0 ? undefined : newline).trim()
+      : runbook.front.title;
+    const text = (isSection ? section.slice(newline + 1) : section).replace(/^# .*$/m, '').trim();
     if (text === '') return;
     chunks.push({
       id: `${source}#${i}`,
       source,
-      title: meta.title,
+      title: runbook.front.title,
       heading,
       text,
-      gates: meta.gates,
-      signals: meta.signals,
-      services: meta.services,
+      gates: runbook.front.gates,
+      signals: runbook.front.signals,
+      services: runbook.front.services,
     });
   });
   return chunks;

@@ -429,7 +429,7 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
       suggested_actions: text.actions.map((a) => ({ ...a, parameters: {} })),
       related_signals: [g.signal],
     });
-    causes.push(text.title.toLowerCase());
+    causes.push(`${text.title.toLowerCase()} (${g.id})`);
   }
 
   if (e.workers.evaluated) {

@@ -1,5 +1,5 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { existsSync } from 'node:fs';
+import { relative } from 'node:path';
 import { BedrockAgentRuntimeClient, RetrieveCommand } from '@aws-sdk/client-bedrock-agent-runtime';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import {
@@ -11,6 +11,7 @@ import {
   type RunbookChunk,
 } from '../../shared/explain/grounding.js';
 import type { Evaluation } from '../../shared/health/evaluation.js';
+import { readCorpus } from '../../shared/kb/corpus.js';
 
 /** Where an explanation's runbook passages come from. */
 export interface Knowledge {
@@ -23,21 +24,18 @@ export interface Knowledge {
   passagesFor(e: Evaluation): Promise<{ passages: GroundingPassage[]; note?: string }>;
 }
 
-/** The runbook corpus's sections, from `dir` (`docs/rag/` of the checkout or the image). */
-export function readRunbooks(dir: string, root = process.cwd()): RunbookChunk[] {
+/**
+ * The runbook corpus's sections, from `dir` (`docs/rag/` of the checkout or the image), read and
+ * checked as the knowledge base's ingestion reads them; none when the directory is missing.
+ */
+export function readRunbooks(dir: string): RunbookChunk[] {
   if (!existsSync(dir)) return [];
-  const chunks: RunbookChunk[] = [];
-  for (const name of readdirSync(dir).sort()) {
-    if (!name.endsWith('.md') || name.toLowerCase() === 'readme.md') continue;
-    const path = join(dir, name);
-    chunks.push(...chunkRunbook(relative(root, path), readFileSync(path, 'utf8')));
-  }
-  return chunks;
+  return readCorpus(dir).flatMap((r) => chunkRunbook(r));
 }
 
 /** The local full-text index over the corpus: what `npm start` grounds its explanations in. */
 export function localKnowledge(dir: string, root = process.cwd()): Knowledge {
-  const index = new LocalRunbookIndex(readRunbooks(dir, root));
+  const index = new LocalRunbookIndex(readRunbooks(dir));
   return {
     kind: 'local',
     async passagesFor(e) {

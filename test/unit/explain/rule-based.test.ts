@@ -30,7 +30,9 @@ describe('explainWithRules', () => {
   it('names the fired gate, its numbers and the server-side bottleneck', () => {
     const e = evaluate(null, snapshot(withSpec(HEALTHY, { persistenceLatencyP99: 640 })));
     const x = explainWithRules(e);
-    expect(x.summary).toBe('Stressed: persistence is slow. Bottleneck: server-limited.');
+    expect(x.summary).toBe(
+      'Stressed: persistence is slow (stressed.persistence_latency). Bottleneck: server-limited.',
+    );
     expect(x.issues).toHaveLength(1);
     const issue = IssueInputSchema.parse(x.issues[0]);
     expect(issue).toMatchObject({ key: 'stressed.persistence_latency', severity: 'warning' });
