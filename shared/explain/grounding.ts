@@ -22,6 +22,8 @@ export const GroundingPassageSchema = z.object({
   text: z.string().max(4_000),
   /** Relevance as the retriever scored it (not comparable across retrievers). */
   score: z.number(),
+  /** The gate ids its runbook's front matter says it covers (the knowledge base's metadata). */
+  gates: z.array(z.string().max(100)).max(50).optional(),
 });
 export type GroundingPassage = z.infer<typeof GroundingPassageSchema>;
 
@@ -140,6 +142,7 @@ export class LocalRunbookIndex {
         heading: c.heading,
         text: c.text.length > PASSAGE_MAX_CHARS ? `${c.text.slice(0, PASSAGE_MAX_CHARS)}…` : c.text,
         score: Math.round(r.score * 1000) / 1000,
+        gates: [...c.gates],
       };
     });
   }

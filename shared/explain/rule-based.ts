@@ -329,12 +329,11 @@ export function explainWithRules(e: Evaluation, context: ExplainContext = {}): E
   const confidence = evidenceConfidence(e, context.criticalCycles);
   const issues: IssueInput[] = [];
   const causes: string[] = [];
-  // Passages name their runbook's gates in their source's front matter only through retrieval
-  // order; the explanation cites, per issue, the best passage whose text names the issue's gate.
+  // Per issue, the best-ranked passage from a runbook written for its gate (the runbook's front
+  // matter, carried as the passage's gates); retrieval order decides among several.
   const byGate = new Map<string, GroundingPassage>();
   for (const p of [...sources].reverse())
-    for (const id of e.firedGates)
-      if (p.text.includes(id) || p.heading.includes(id)) byGate.set(id, p);
+    for (const id of e.firedGates) if ((p.gates ?? []).includes(id)) byGate.set(id, p);
 
   if (e.state === 'unknown') {
     const blind = e.gates.filter((g) => e.blindGates.includes(g.id));

@@ -40,7 +40,7 @@ export type ConverseReply =
       readonly error: { readonly status: number; readonly type: string; readonly message?: string };
     }
   /** No answer for this long (a timeout on the client's side), then the reply. */
-  | { readonly delayMs: number; readonly then: ConverseReply };
+  | { readonly delayMs: number; readonly reply: ConverseReply };
 
 export interface RetrieveCall extends ReceivedRequest {
   readonly knowledgeBaseId: string;
@@ -51,6 +51,8 @@ export interface RetrievePassage {
   readonly text: string;
   readonly uri: string;
   readonly score: number;
+  /** The document's metadata attributes, as the `.metadata.json` sidecar declared them. */
+  readonly metadata?: Record<string, string | readonly string[]>;
 }
 
 export interface FakeBedrock {
@@ -132,7 +134,7 @@ export async function startFakeBedrock(handlers: {
           if ('delayMs' in reply) {
             const t = setTimeout(() => {
               pending.delete(t);
-              if (!res.destroyed) answer(reply.then);
+              if (!res.destroyed) answer(reply.reply);
             }, reply.delayMs);
             pending.add(t);
             return;
@@ -209,6 +211,7 @@ export async function startFakeBedrock(handlers: {
             content: { text: p.text, type: 'TEXT' },
             location: { type: 'S3', s3Location: { uri: p.uri } },
             score: p.score,
+            ...(p.metadata === undefined ? {} : { metadata: p.metadata }),
           })),
         });
         return;

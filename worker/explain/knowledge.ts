@@ -86,12 +86,15 @@ export function knowledgeBase(options: {
             const uri = r.location?.s3Location?.uri ?? r.location?.type ?? 'knowledge base';
             const text = r.content?.text ?? '';
             const title = String(r.metadata?.title ?? uri.split('/').at(-1) ?? uri);
+            // The runbook's gates come back as the sidecar's list attribute (shared/kb/corpus.ts).
+            const gates = r.metadata?.gates;
             return {
               source: uri,
               title,
               heading: '',
               text: text.length > PASSAGE_MAX_CHARS ? `${text.slice(0, PASSAGE_MAX_CHARS)}…` : text,
               score: r.score ?? 0,
+              gates: Array.isArray(gates) ? gates.map(String) : [],
             };
           }),
         };

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ResearchSchema } from '../../../shared/explain/llm.js';
+import { explainWithRules } from '../../../shared/explain/rule-based.js';
 import { evaluate } from '../../../shared/health/engine.js';
 import type { Evaluation } from '../../../shared/health/evaluation.js';
 import type { ExplainerUsage } from '../../../shared/store/reads.js';
@@ -103,6 +104,10 @@ beforeAll(async () => {
         text: 'OCC conflicts (SQLSTATE 40001, OC000) rise when many writers touch the same rows.',
         uri: 's3://copilot-runbooks/dsql-occ-conflicts.md',
         score: 0.71,
+        metadata: {
+          title: 'DSQL optimistic concurrency conflicts',
+          gates: ['stressed.persistence_latency', 'critical.persistence_errors'],
+        },
       },
     ],
   });
@@ -266,7 +271,7 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
   });
 
   it('falls back to the rules on a timeout', async () => {
-    replies({ delayMs: 2_000, then: dispatch('quick') });
+    replies({ delayMs: 2_000, reply: dispatch('quick') });
     const x = await explainEvaluation(deps({}, 300), {
       evaluation: STRESSED,
       trigger: 'state_change',
@@ -360,9 +365,15 @@ describe('grounding from a Bedrock Knowledge Base', () => {
     expect(passages).toEqual([
       expect.objectContaining({
         source: 's3://copilot-runbooks/dsql-occ-conflicts.md',
+        title: 'DSQL optimistic concurrency conflicts',
         score: 0.71,
+        gates: ['stressed.persistence_latency', 'critical.persistence_errors'],
       }),
     ]);
+    // The rules cite the passage written for the firing gate.
+    expect(explainWithRules(STRESSED, { passages }).issues[0]?.likely_cause).toContain(
+      'DSQL optimistic concurrency conflicts',
+    );
     const call = fake.retrieve.at(-1);
     expect(call?.knowledgeBaseId).toBe('KB12345678');
     expect(call?.json.retrievalQuery.text).toContain('stressed.persistence_latency');
