@@ -10,8 +10,10 @@ import type { Evaluation, GateResult } from '../health/evaluation.js';
  *   of 210 ms is a borderline one);
  * - **persistence**: how many cycles the critical evidence has held, against the debounce (the
  *   engine's critical streak); stressed gates carry no streak, so they count half;
- * - **visibility**: the share of gates that had to be evaluated and could be (a blind gate — its
- *   signal failed or went stale — is a question the explanation cannot answer).
+ * - **visibility**: the share of critical gates that had to be evaluated and could be (a blind
+ *   gate — its signal failed or went stale — is a question the explanation cannot answer). Counted
+ *   over the critical gates, the ones that could make the picture worse: counted over all gates,
+ *   one blind critical gate among twenty moved the figure by less than its rounding.
  *
  * Competing causes on different services lower it a little: the explanation names several.
  */
@@ -20,7 +22,7 @@ export interface ConfidenceEvidence {
   readonly margin: number;
   /** 0..1: sustained critical evidence (streak over the critical debounce). */
   readonly persistence: number;
-  /** 0..1: evaluated gates over evaluated plus blind ones. */
+  /** 0..1: evaluated critical gates over evaluated plus blind critical ones. */
   readonly visibility: number;
   /** Distinct services with a fired problem gate. */
   readonly services: number;
@@ -47,14 +49,16 @@ export function evidenceOf(e: Evaluation, criticalCycles = 3): ConfidenceEvidenc
     (g) => g.fired && (g.level === 'critical' || g.level === 'stressed'),
   );
   const margin = problems.reduce((m, g) => Math.max(m, marginOf(g)), 0);
-  const critical = problems.some((g) => g.level === 'critical');
-  const persistence = critical
+  const criticalFired = problems.some((g) => g.level === 'critical');
+  const persistence = criticalFired
     ? clamp(e.carried.criticalStreak / Math.max(1, criticalCycles))
     : problems.length > 0
       ? 0.5
       : 0;
-  const evaluated = e.gates.filter((g) => g.evaluated).length;
-  const blind = e.blindGates.length;
+  const blindIds = new Set(e.blindGates);
+  const critical = e.gates.filter((g) => g.level === 'critical');
+  const evaluated = critical.filter((g) => g.evaluated).length;
+  const blind = critical.filter((g) => blindIds.has(g.id)).length;
   const visibility = evaluated + blind === 0 ? 0 : evaluated / (evaluated + blind);
   return { margin, persistence, visibility, services: new Set(problems.map(serviceOf)).size };
 }

@@ -78,6 +78,14 @@ export function chunkRunbook(
 
 /** The words an evaluation is searched by: its fired and blind gates, their meanings, the reason. */
 export function groundingQuery(e: Evaluation): string {
+  if (e.state === 'unknown') {
+    // Unknown is the copilot's own blindness first: its runbook before the runbooks of the gates it
+    // could not evaluate (a query of every blind gate's words found the history runbook instead).
+    const blind = e.gates.filter((g) => g.level === 'critical' && e.blindGates.includes(g.id));
+    return ['copilot itself stale blind cannot see', e.reason.replaceAll('_', ' ')]
+      .concat(blind.map((g) => g.id))
+      .join(' ');
+  }
   const ids = [...e.firedGates, ...e.blindGates];
   const words = [
     ...ids,
