@@ -145,7 +145,7 @@ describe('golden explanations over the runbook corpus', () => {
   it('worker starvation carries the worker finding and a scale-up, never a scale-down', async () => {
     const e = settle(SCENARIOS[2]?.spec as Spec);
     const x = await explain(e);
-    const actions = x.issues.flatMap((i) => i.suggested_actions);
+    const actions = x.issues.flatMap((i) => i.suggested_actions).filter((a) => a !== undefined);
     expect(actions.some((a) => a.target_service === 'workers' || a.action_type === 'scale')).toBe(
       true,
     );
