@@ -49,39 +49,6 @@ function range(q: InfinityQueryBuilder): InfinityQueryBuilder {
   return q.param('start', `\${__from}`).param('end', `\${__to}`);
 }
 
-/**
- * Fields the panels below will show once the API serves them: the explanations issue adds the
- * model and token figures. A test checks each is still absent from `/openapi.json`; when one
- * appears, it fails and names the panel to extend (add the column, drop the entry).
- */
-export interface PendingField {
-  readonly panel: string;
-  readonly path: string;
-  readonly field: string;
-  readonly why: string;
-}
-
-export const PENDING_FIELDS: readonly PendingField[] = [
-  {
-    panel: 'Explainer',
-    path: '/status/summary',
-    field: 'model_id',
-    why: 'the Bedrock model behind the newest assessment (null for the rule-based explainer)',
-  },
-  {
-    panel: 'Tokens spent today',
-    path: '/status/summary',
-    field: 'input_tokens_today',
-    why: 'Bedrock input tokens of the UTC day so far, over all assessments of the cluster',
-  },
-  {
-    panel: 'Tokens spent today',
-    path: '/status/summary',
-    field: 'output_tokens_today',
-    why: 'Bedrock output tokens of the UTC day so far, over all assessments of the cluster',
-  },
-];
-
 const SEVERITY_MAPPING = textMapping([
   ['critical', 'critical', 'red'],
   ['warning', 'warning', 'yellow'],
@@ -177,17 +144,27 @@ function summaryPanel(): table.PanelBuilder {
   return new table.PanelBuilder()
     .title('Summary')
     .description(
-      'The newest assessment’s words (on every state change and every 5 minutes). While the ' +
-        'copilot is stale, a sentence saying since when it has not evaluated.',
+      'The newest assessment’s words (on every state change and every 5 minutes). "explain an ' +
+        'earlier state": the words were written for another state or reason than the current ' +
+        'one (a new explanation is on its way). While the copilot is stale, a sentence saying ' +
+        'since when it has not evaluated.',
     )
     .datasource(copilotDatasource)
     .withTarget(
       api('/status/summary')
         .refId('A')
         .column('summary', 'Summary', 'string')
+        .column('words_lag', 'Words', 'string')
         .column('assessed_at', 'Assessed', 'timestamp')
         .column('trigger', 'Trigger', 'string'),
     )
+    .mappings([
+      textMapping([
+        ['true', 'explain an earlier state', 'orange'],
+        ['false', 'current', 'green'],
+      ]),
+    ])
+    .overrideByName('Words', [setCell(colourCell), { id: 'custom.width', value: 110 }])
     .cellHeight(common.TableCellHeight.Auto)
     .overrideByName('Summary', [setCell(wrap), { id: 'custom.width', value: 760 }])
     .span(16)
@@ -290,7 +267,8 @@ function servicesPanel(): table.PanelBuilder {
     .title('Per-service health')
     .description(
       'The engine’s verdict per service: forward progress (ok, degraded, blocked → happy, ' +
-        'stressed, critical), pressure, the signal furthest past its limit and how many are.',
+        'stressed, critical), pressure, the signal furthest past its limit and how many are; ' +
+        'the service’s part of the newest Bedrock explanation (empty for the rules).',
     )
     .datasource(copilotDatasource)
     .withTarget(
@@ -301,7 +279,8 @@ function servicesPanel(): table.PanelBuilder {
         .column('status', 'Status', 'string')
         .column('pressure', 'Pressure', 'string')
         .column('dominant_signal', 'Dominant signal', 'string')
-        .column('elevated_signals.#', 'Elevated signals', 'number'),
+        .column('elevated_signals.#', 'Elevated signals', 'number')
+        .column('narrative', 'Narrative', 'string'),
     )
     .mappings([
       STATE_MAPPING,
@@ -313,6 +292,8 @@ function servicesPanel(): table.PanelBuilder {
     ])
     .overrideByName('Status', [setCell(colourCell)])
     .overrideByName('Pressure', [setCell(colourCell)])
+    .overrideByName('Narrative', [setCell(wrap)])
+    .cellHeight(common.TableCellHeight.Auto)
     .span(12)
     .height(8);
 }
@@ -530,7 +511,7 @@ function agePanel(): stat.PanelBuilder {
         },
       },
     ])
-    .span(12)
+    .span(8)
     .height(6);
 }
 
@@ -538,31 +519,69 @@ function explainerPanel(): stat.PanelBuilder {
   return new stat.PanelBuilder()
     .title('Explainer')
     .description(
-      'Who wrote the newest explanation: the rule-based explainer or Bedrock, and what ' +
-        'triggered it (a state change or the 5-minute schedule).',
+      'Who wrote the newest explanation: the rule-based explainer or Bedrock (and which model), ' +
+        'what triggered it (a state change or the 5-minute schedule), and why the rules ' +
+        'answered when Bedrock is configured (throttled, timed out, budget spent).',
     )
     .datasource(copilotDatasource)
     .withTarget(
       api('/status/summary')
         .refId('A')
         .column('explainer', 'Explainer', 'string')
-        .column('trigger', 'Trigger', 'string'),
+        .column('model_id', 'Model', 'string')
+        .column('trigger', 'Trigger', 'string')
+        .column('fallback_reason', 'Fallback', 'string'),
     )
-    .reduceOptions(reduceAll('/^(Explainer|Trigger)$/'))
+    .reduceOptions(reduceAll('/^(Explainer|Model|Trigger|Fallback)$/'))
     .colorMode(common.BigValueColorMode.None)
     .graphMode(common.BigValueGraphMode.None)
     .textMode(common.BigValueTextMode.ValueAndName)
     .orientation(common.VizOrientation.Horizontal)
     .mappings([
       textMapping([
-        ['rules', 'rules (no model)'],
+        ['rules', 'rules'],
         ['bedrock', 'Bedrock'],
         ['state_change', 'state change'],
         ['scheduled', 'schedule (5 min)'],
       ]),
     ])
     .noValue('no assessment yet')
-    .span(12)
+    .overrideByName('Model', [{ id: 'noValue', value: 'none (rules)' }])
+    .overrideByName('Fallback', [{ id: 'noValue', value: 'none' }])
+    .span(8)
+    .height(6);
+}
+
+function tokensPanel(): stat.PanelBuilder {
+  return new stat.PanelBuilder()
+    .title('Tokens spent today')
+    .description(
+      'What the cluster’s explanations cost since 00:00 UTC: Bedrock input and output tokens ' +
+        '(prompt-cache reads apart), Converse calls, and explanations written, by Bedrock or ' +
+        'not. All zero while the rule-based explainer answers.',
+    )
+    .datasource(copilotDatasource)
+    .withTarget(
+      api('/status/summary')
+        .refId('A')
+        .column('usage_today.input_tokens', 'Input tokens', 'number')
+        .column('usage_today.output_tokens', 'Output tokens', 'number')
+        .column('usage_today.cache_read_tokens', 'Cache reads', 'number')
+        .column('usage_today.llm_calls', 'Bedrock calls', 'number')
+        .column('usage_today.assessments', 'Explanations', 'number')
+        .column('usage_today.bedrock', 'by Bedrock', 'number'),
+    )
+    .reduceOptions(
+      reduceAll(
+        '/^(Input tokens|Output tokens|Cache reads|Bedrock calls|Explanations|by Bedrock)$/',
+      ),
+    )
+    .unit('short')
+    .decimals(0)
+    .colorMode(common.BigValueColorMode.None)
+    .graphMode(common.BigValueGraphMode.None)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .span(8)
     .height(6);
 }
 
@@ -635,5 +654,6 @@ export function copilotDashboard(): dashboard.DashboardBuilder {
     .withPanel(changesPanel())
     .withRow(new dashboard.RowBuilder('The copilot itself'))
     .withPanel(agePanel())
-    .withPanel(explainerPanel());
+    .withPanel(explainerPanel())
+    .withPanel(tokensPanel());
 }
