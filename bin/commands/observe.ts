@@ -4,8 +4,9 @@ import { DEFAULT_ENGINE_CONFIG, type EngineConfig } from '../../shared/health/co
 import { type DecisionSummary, replayColumns, summarize } from '../../shared/health/decide.js';
 import { evaluate } from '../../shared/health/engine.js';
 import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
-import { observeAll } from '../../shared/health/observation.js';
+import { type ObservationColumns, observeAll } from '../../shared/health/observation.js';
 import type { SignalDef } from '../../shared/signals/types.js';
+import { parseExplainerEnv } from '../../worker/explain/config.js';
 import type { PrometheusSource } from '../../worker/sources/prometheus.js';
 import { redactUrl } from '../../worker/sources/redact.js';
 import {
@@ -21,6 +22,7 @@ import {
 import type { SignalSource } from '../../worker/sources/types.js';
 import { CliError, evaluationFormatOption, loadEngineConfig, table } from '../cli-support.js';
 import { printEvaluation, toLine } from '../report.js';
+import { type ExplanationLine, explainSteps } from './replay-explain.js';
 
 /** Longest replay accepted in one run; beyond it memory, not the source, becomes the limit. */
 const MAX_REPLAY_STEPS = 200_000;
@@ -42,19 +44,27 @@ export async function replayRange(
     readonly signals?: readonly SignalDef[];
   },
 ): Promise<DecisionSummary[]> {
+  return (await replayRangeColumns(source, opts)).steps;
+}
+
+/** {@link replayRange}, keeping the observations read, so chosen steps can be evaluated in full. */
+export async function replayRangeColumns(
+  source: PrometheusSource,
+  opts: Parameters<typeof replayRange>[1],
+): Promise<{ steps: DecisionSummary[]; columns: ObservationColumns }> {
   const config = opts.config ?? DEFAULT_ENGINE_CONFIG;
-  const cols =
+  const columns =
     opts.signals === undefined
       ? await source.rangeColumns(opts.from, opts.to, opts.stepMs)
       : observeAll(
           await source.range(opts.from, opts.to, opts.stepMs, opts.signals),
           config.maxSampleAgeSec,
         );
-  const out: DecisionSummary[] = [];
-  replayColumns(config, cols, opts.carried, (d) => {
-    out.push(summarize(d));
+  const steps: DecisionSummary[] = [];
+  replayColumns(config, columns, opts.carried, (d) => {
+    steps.push(summarize(d));
   });
-  return out;
+  return { steps, columns };
 }
 
 /** One observation cycle at `at`, evaluated with no carried state (what `copilot assess` prints). */
@@ -180,10 +190,20 @@ function addSourceOptions(cmd: Command): Command {
     .option('--config <file>', 'engine configuration (thresholds, overrides) as JSON');
 }
 
-function lineTable(evals: readonly DecisionSummary[]): string {
+function lineTable(
+  shown: readonly number[],
+  steps: readonly DecisionSummary[],
+  explained: ReadonlyMap<number, ExplanationLine>,
+): string {
   const rows = [['TIMESTAMP', 'STATE', 'REASON', 'BAND', 'BOTTLENECK', 'IDLE', 'BUSY', 'FIRED']];
-  for (const e of evals) {
-    const l = toLine(e);
+  const notes: string[] = [];
+  for (const i of shown) {
+    const l = toLine(steps[i] as DecisionSummary);
+    const x = explained.get(i);
+    if (x !== undefined)
+      notes.push(
+        `${l.timestamp}  [${x.explainer}${x.fallback_reason === null ? '' : `, fallback: ${x.fallback_reason}`}] ${x.summary}`,
+      );
     rows.push([
       l.timestamp,
       l.health_state,
@@ -195,7 +215,7 @@ function lineTable(evals: readonly DecisionSummary[]): string {
       l.fired_gates.join(',') || '-',
     ]);
   }
-  return table(rows);
+  return notes.length === 0 ? table(rows) : `${table(rows)}\n\n${notes.join('\n')}`;
 }
 
 /** `copilot replay` and `copilot assess`: the engine over a real metrics source. */
@@ -214,6 +234,10 @@ export function registerObserveCommands(program: Command): void {
       '--changes',
       'print only the steps where the state changed (the first step always prints)',
     )
+    .option(
+      '--explain',
+      'explain each state change as the observer would: the rules grounded in the local runbooks, or Bedrock with COPILOT_EXPLAINER=bedrock (its hourly budget caps the replay)',
+    )
     .addOption(
       new Option('--format <format>', 'output format').choices(['json', 'table']).default('json'),
     )
@@ -226,6 +250,7 @@ export function registerObserveCommands(program: Command): void {
           config?: string;
           format: string;
           changes?: boolean;
+          explain?: boolean;
         },
       ) => {
         const from = parseInstant(opts.from, '--from');
@@ -237,13 +262,35 @@ export function registerObserveCommands(program: Command): void {
           throw new CliError(`range has ${steps} steps; at most ${MAX_REPLAY_STEPS} per replay`, 2);
         }
         const config = loadEngineConfig(opts.config);
+        // Read before any query: a wrong model or region is a usage error, not a late failure.
+        const explainer = opts.explain === true ? parseExplainerEnv(process.env) : undefined;
         const source = prometheusFromOptions(opts);
         try {
           await checkSource(source, from, to);
-          const all = await replayRange(source, { from, to, stepMs, config });
-          const evals = opts.changes === true ? all.filter((e) => e.changed) : all;
-          if (opts.format === 'table') process.stdout.write(`${lineTable(evals)}\n`);
-          else process.stdout.write(evals.map((e) => `${JSON.stringify(toLine(e))}\n`).join(''));
+          const { steps, columns } = await replayRangeColumns(source, { from, to, stepMs, config });
+          const shown = steps.flatMap((e, i) => (opts.changes !== true || e.changed ? [i] : []));
+          const explained =
+            explainer === undefined
+              ? new Map<number, ExplanationLine>()
+              : await explainSteps(
+                  steps,
+                  columns,
+                  shown.filter((i) => steps[i]?.changed === true),
+                  explainer,
+                  { config },
+                );
+          if (opts.format === 'table')
+            process.stdout.write(`${lineTable(shown, steps, explained)}\n`);
+          else
+            process.stdout.write(
+              shown
+                .map((i) => {
+                  const x = explained.get(i);
+                  const line = toLine(steps[i] as DecisionSummary);
+                  return `${JSON.stringify(x === undefined ? line : { ...line, explanation: x })}\n`;
+                })
+                .join(''),
+            );
         } finally {
           await source.close();
         }

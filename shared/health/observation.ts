@@ -118,6 +118,18 @@ export function observeInto(
   readInto(cols.n, cols.s, row * ENGINE_WIDTH, snapshot, maxSampleAgeSec);
 }
 
+/** Row `row` of `cols` as a single-row observation (a copy): one step of a replay, evaluated in full. */
+export function rowOf(cols: ObservationColumns, row: number): Observation {
+  if (!Number.isInteger(row) || row < 0 || row >= cols.rows) {
+    throw new RangeError(`row ${row} outside 0..${cols.rows - 1}`);
+  }
+  const out = observationColumns(1);
+  out.observedAt[0] = cols.observedAt[row] as number;
+  out.n.set(cols.n.subarray(row * ENGINE_WIDTH, (row + 1) * ENGINE_WIDTH));
+  out.s.set(cols.s.subarray(row * ENGINE_WIDTH, (row + 1) * ENGINE_WIDTH));
+  return out;
+}
+
 /** A run of snapshots as columns, in order. */
 export function observeAll(
   snapshots: readonly Snapshot[],

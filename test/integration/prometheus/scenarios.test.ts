@@ -15,9 +15,25 @@ import {
   SCENARIOS,
   scenarioStartSec,
 } from '../../fixtures/openmetrics/scenarios.js';
+import { startFakeBedrock } from '../../support/bedrock-server.js';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../support/prometheus.js';
 
 const exec = promisify(execFile);
+
+interface ExplainedLine {
+  readonly health_state: 'unknown' | 'happy' | 'stressed' | 'critical';
+  readonly fired_gates: readonly string[];
+  readonly explanation: {
+    readonly summary: string;
+    readonly explainer: string;
+    readonly model_id: string | null;
+    readonly fallback_reason: string | null;
+    readonly issues: readonly { key: string; severity: string; title: string }[];
+    readonly sources: readonly string[];
+    readonly llm_calls: number;
+    readonly input_tokens: number;
+  };
+}
 const STEP_MS = 30_000;
 const DIALECTS: readonly FixtureServerDialect[] = ['tally', 'otel'];
 // tally fixtures carry sdk-core workers (ms), otel fixtures Go SDK workers (seconds).
@@ -356,6 +372,148 @@ describe('copilot CLI against real Prometheus', () => {
       .map((l) => (JSON.parse(l) as { health_state: string }).health_state);
     // unknown (no rate yet) → happy → stressed while debouncing → critical, nothing repeated.
     expect(states).toEqual(['unknown', 'happy', 'stressed', 'critical']);
+  });
+
+  it('replay --changes --explain explains each change with the rules, grounded in the runbooks', async () => {
+    const { from: f, to } = slot('tally', 'throughput-collapse');
+    const r = await cli([
+      'replay',
+      '--prometheus-url',
+      prom.url,
+      '--from',
+      new Date(f).toISOString(),
+      '--to',
+      new Date(to).toISOString(),
+      '--changes',
+      '--explain',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as ExplainedLine);
+    expect(lines.map((l) => l.health_state)).toEqual(['unknown', 'happy', 'stressed', 'critical']);
+    const word = { unknown: 'Unknown', happy: 'Happy', stressed: 'Stressed', critical: 'Critical' };
+    for (const l of lines) {
+      expect(l.explanation.summary.startsWith(`${word[l.health_state]}:`)).toBe(true);
+      expect(l.explanation).toMatchObject({
+        explainer: 'rules',
+        fallback_reason: null,
+        llm_calls: 0,
+      });
+      expect(l.explanation.sources.length).toBeGreaterThan(0);
+      for (const s of l.explanation.sources) expect(s).toMatch(/^docs\/rag\/[a-z-]+\.md$/);
+    }
+    const critical = lines[3] as ExplainedLine;
+    for (const g of critical.fired_gates.filter((g) => g.startsWith('critical.')))
+      expect(critical.explanation.summary).toContain(`(${g})`);
+    expect(critical.explanation.summary).toMatch(/Runbook: "[^"]+"/);
+    expect(critical.explanation.issues.some((i) => i.severity === 'critical')).toBe(true);
+  });
+
+  it('replay --explain on Bedrock: the model explains until the hourly budget, then the rules', async () => {
+    const fake = await startFakeBedrock({
+      converse: (call) =>
+        call.json.toolConfig?.tools[0]?.toolSpec?.name === 'choose_depth'
+          ? { tool: { depth: 'quick', why: 'one clear factor' } }
+          : {
+              tool: {
+                summary: 'the replayed cluster, as the model reads it.',
+                issues: [],
+                services: [],
+                confidence: 0.7,
+              },
+            },
+    });
+    try {
+      const { from: f, to } = slot('tally', 'throughput-collapse');
+      const r = await exec(
+        process.execPath,
+        [
+          'bin/copilot.js',
+          'replay',
+          '--prometheus-url',
+          prom.url,
+          '--from',
+          new Date(f).toISOString(),
+          '--to',
+          new Date(to).toISOString(),
+          '--changes',
+          '--explain',
+        ],
+        {
+          env: {
+            ...process.env,
+            COPILOT_EXPLAINER: 'bedrock',
+            COPILOT_BEDROCK_ENDPOINT: fake.url,
+            COPILOT_BEDROCK_REGION: 'us-east-1',
+            AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+            AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+            // Two explanations of two calls each, then the budget is spent.
+            COPILOT_EXPLAIN_CALLS_PER_HOUR: '4',
+          },
+        },
+      );
+      const lines = r.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l) as ExplainedLine);
+      expect(lines.map((l) => l.explanation.explainer)).toEqual([
+        'bedrock',
+        'bedrock',
+        'rules',
+        'rules',
+      ]);
+      expect(lines[0]?.explanation.summary).toBe(
+        'Unknown: the replayed cluster, as the model reads it.',
+      );
+      expect(lines[0]?.explanation.model_id).toBe('us.anthropic.claude-opus-4-6-v1');
+      expect(lines[0]?.explanation.llm_calls).toBe(2);
+      expect(lines[0]?.explanation.input_tokens).toBeGreaterThan(0);
+      expect(lines[2]?.explanation.fallback_reason).toMatch(/^budget: 4 calls/);
+      expect(lines[3]?.explanation.summary).toMatch(/^Critical: /);
+      expect(fake.converse).toHaveLength(4);
+      expect(fake.converse.map((c) => c.modelId)).toEqual([
+        'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        'us.anthropic.claude-opus-4-6-v1',
+        'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        'us.anthropic.claude-opus-4-6-v1',
+      ]);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('replay --explain refuses an unknown model before reading anything', async () => {
+    const r = await exec(
+      process.execPath,
+      [
+        'bin/copilot.js',
+        'replay',
+        '--prometheus-url',
+        prom.url,
+        '--from',
+        '2026-01-05T00:00:00Z',
+        '--to',
+        '2026-01-05T01:00:00Z',
+        '--explain',
+      ],
+      {
+        env: {
+          ...process.env,
+          COPILOT_EXPLAINER: 'bedrock',
+          COPILOT_BEDROCK_REGION: 'us-east-1',
+          COPILOT_BEDROCK_RESEARCHER_MODEL: 'anthropic.claude-v2',
+        },
+      },
+    ).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => e,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/unknown Bedrock model "anthropic\.claude-v2": use one of /);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
   it('assess --format line prints the same record for one instant', async () => {
