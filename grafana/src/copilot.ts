@@ -93,6 +93,26 @@ function noThresholdColours(): dashboard.ThresholdsConfigBuilder {
     .steps([{ value: null, color: 'text' }]);
 }
 
+/** A transformation putting fields in the given order. */
+function organize(names: readonly string[]): dashboard.DataTransformerConfig {
+  return {
+    id: 'organize',
+    options: {
+      indexByName: Object.fromEntries(names.map((n, i) => [n, i])),
+      excludeByName: {},
+      renameByName: {},
+    },
+  };
+}
+
+/**
+ * Infinity's backend parser orders a frame's fields by name, not as the query lists its
+ * columns; this puts them back in the query's order (tiles and table columns read left to right).
+ */
+function inColumnOrder(q: InfinityQueryBuilder): dashboard.DataTransformerConfig {
+  return organize(q.build().columns.map((c) => c.text));
+}
+
 const wrap: common.TableCellOptions = { type: common.TableCellDisplayMode.Auto, wrapText: true };
 const colourCell: common.TableCellOptions = {
   type: common.TableCellDisplayMode.ColorBackground,
@@ -107,6 +127,11 @@ const setUnit = (unit: string): dashboard.DynamicConfigValue => ({ id: 'unit', v
 // --- Advisor -------------------------------------------------------------------------------------
 
 function advisorPanel(): stat.PanelBuilder {
+  const q = api('/status/summary')
+    .refId('A')
+    .column('health_state', 'State', 'string')
+    .column('reason', 'Reason', 'string')
+    .column('confidence', 'Confidence', 'number');
   return new stat.PanelBuilder()
     .title('Advisor')
     .description(
@@ -115,13 +140,8 @@ function advisorPanel(): stat.PanelBuilder {
         'unknown, and the last known state is on the Evaluations’ age panel.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/summary')
-        .refId('A')
-        .column('health_state', 'State', 'string')
-        .column('reason', 'Reason', 'string')
-        .column('confidence', 'Confidence', 'number'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .reduceOptions(reduceAll('/^(State|Reason|Confidence)$/'))
     .colorMode(common.BigValueColorMode.Background)
     .graphMode(common.BigValueGraphMode.None)
@@ -141,6 +161,12 @@ function advisorPanel(): stat.PanelBuilder {
 }
 
 function summaryPanel(): table.PanelBuilder {
+  const q = api('/status/summary')
+    .refId('A')
+    .column('summary', 'Summary', 'string')
+    .column('words_lag', 'Words', 'string')
+    .column('assessed_at', 'Assessed', 'timestamp')
+    .column('trigger', 'Trigger', 'string');
   return new table.PanelBuilder()
     .title('Summary')
     .description(
@@ -150,14 +176,8 @@ function summaryPanel(): table.PanelBuilder {
         'since when it has not evaluated.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/summary')
-        .refId('A')
-        .column('summary', 'Summary', 'string')
-        .column('words_lag', 'Words', 'string')
-        .column('assessed_at', 'Assessed', 'timestamp')
-        .column('trigger', 'Trigger', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([
       textMapping([
         ['true', 'explain an earlier state', 'orange'],
@@ -224,6 +244,13 @@ function issuesPanel(): table.PanelBuilder {
 }
 
 function actionsPanel(): table.PanelBuilder {
+  const q = api('/status')
+    .refId('A')
+    .rows('recommended_actions')
+    .column('action', 'Action', 'string')
+    .column('description', 'Description', 'string')
+    .column('confidence', 'Confidence', 'number')
+    .column('risk_level', 'Risk', 'string');
   return new table.PanelBuilder()
     .title('Suggested actions')
     .description(
@@ -231,15 +258,8 @@ function actionsPanel(): table.PanelBuilder {
         'explainer’s confidence and the risk of doing it. Nothing is ever done automatically.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status')
-        .refId('A')
-        .rows('recommended_actions')
-        .column('action', 'Action', 'string')
-        .column('description', 'Description', 'string')
-        .column('confidence', 'Confidence', 'number')
-        .column('risk_level', 'Risk', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([
       textMapping([
         ['low', 'low', 'green'],
@@ -263,6 +283,15 @@ function actionsPanel(): table.PanelBuilder {
 // --- Cluster -------------------------------------------------------------------------------------
 
 function servicesPanel(): table.PanelBuilder {
+  const q = api('/status/services')
+    .refId('A')
+    .rows('services')
+    .column('name', 'Service', 'string')
+    .column('status', 'Status', 'string')
+    .column('pressure', 'Pressure', 'string')
+    .column('dominant_signal', 'Dominant signal', 'string')
+    .column('elevated_signals.#', 'Elevated signals', 'number')
+    .column('narrative', 'Narrative', 'string');
   return new table.PanelBuilder()
     .title('Per-service health')
     .description(
@@ -271,17 +300,8 @@ function servicesPanel(): table.PanelBuilder {
         'the service’s part of the newest Bedrock explanation (empty for the rules).',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/services')
-        .refId('A')
-        .rows('services')
-        .column('name', 'Service', 'string')
-        .column('status', 'Status', 'string')
-        .column('pressure', 'Pressure', 'string')
-        .column('dominant_signal', 'Dominant signal', 'string')
-        .column('elevated_signals.#', 'Elevated signals', 'number')
-        .column('narrative', 'Narrative', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([
       STATE_MAPPING,
       textMapping([
@@ -299,6 +319,14 @@ function servicesPanel(): table.PanelBuilder {
 }
 
 function clustersPanel(): table.PanelBuilder {
+  const q = new InfinityQueryBuilder(copilotDatasource, '/clusters')
+    .refId('A')
+    .rows('clusters')
+    .column('name', 'Cluster', 'string')
+    .column('health_state', 'State', 'string')
+    .column('reason', 'Reason', 'string')
+    .column('age_seconds', 'Age', 'number')
+    .filter(statusFilter('State'));
   return new table.PanelBuilder()
     .title('Clusters')
     .description(
@@ -306,16 +334,8 @@ function clustersPanel(): table.PanelBuilder {
         'newest evaluation.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      new InfinityQueryBuilder(copilotDatasource, '/clusters')
-        .refId('A')
-        .rows('clusters')
-        .column('name', 'Cluster', 'string')
-        .column('health_state', 'State', 'string')
-        .column('reason', 'Reason', 'string')
-        .column('age_seconds', 'Age', 'number')
-        .filter(statusFilter('State')),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([STATE_MAPPING, REASON_MAPPING])
     .overrideByName('State', [setCell(colourCell)])
     .overrideByName('Age', [setUnit('s')])
@@ -354,37 +374,54 @@ function sparklinePanel(group: (typeof SPARKLINES)[number]): stat.PanelBuilder {
   const [unit] = units;
   if (units.size !== 1 || unit === undefined)
     throw new Error(`sparklines "${group.title}" mix units or name an unknown signal`);
-  return new stat.PanelBuilder()
-    .title(group.title)
-    .description(
-      `${group.description} The values the engine stored each cycle (not re-queried); a gap is ` +
-        'a cycle without a number (absent or a failed query), never a zero.',
-    )
-    .datasource(copilotDatasource)
-    .withTarget(
-      range(api('/status/signals'))
-        .refId('A')
-        .param('ids', group.signals.join(','))
-        .rows('points')
-        .column('timestamp', 'time', 'timestamp')
-        .column('signal', 'signal', 'string')
-        .column('value', 'value', 'number')
-        .timeseries(),
-    )
-    .displayName(`\${__field.labels.signal}`)
-    .unit(GRAFANA_UNITS[unit])
-    .reduceOptions(new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']))
-    .graphMode(common.BigValueGraphMode.Area)
-    .colorMode(common.BigValueColorMode.None)
-    .textMode(common.BigValueTextMode.ValueAndName)
-    .orientation(common.VizOrientation.Horizontal)
-    .span(6)
-    .height(8);
+  return (
+    new stat.PanelBuilder()
+      .title(group.title)
+      .description(
+        `${group.description} The values the engine stored each cycle (not re-queried); a gap is ` +
+          'a cycle without a number (absent or a failed query), never a zero.',
+      )
+      .datasource(copilotDatasource)
+      .withTarget(
+        range(api('/status/signals'))
+          .refId('A')
+          .param('ids', group.signals.join(','))
+          .rows('points')
+          .column('timestamp', 'time', 'timestamp')
+          .column('signal', 'signal', 'string')
+          .column('value', 'value', 'number'),
+      )
+      // One series per signal, labelled with its id: the stat panel draws one sparkline each.
+      .withTransformation({
+        id: 'partitionByValues',
+        options: { fields: ['signal'], keepFields: false, naming: { asLabels: true } },
+      })
+      .displayName(`\${__field.labels.signal}`)
+      .unit(GRAFANA_UNITS[unit])
+      .reduceOptions(new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']))
+      .graphMode(common.BigValueGraphMode.Area)
+      .colorMode(common.BigValueColorMode.None)
+      .textMode(common.BigValueTextMode.ValueAndName)
+      .orientation(common.VizOrientation.Horizontal)
+      .span(6)
+      .height(8)
+  );
 }
 
 // --- Logs and timeline ---------------------------------------------------------------------------
 
 function logPatternsPanel(): table.PanelBuilder {
+  const q = api('/status/log-patterns')
+    .refId('A')
+    .param('since', `\${__from}`)
+    .param('limit', '1000')
+    .rows('log_patterns')
+    .column('observed_at', 'Observed', 'timestamp')
+    .column('service', 'Service', 'string')
+    .column('pattern', 'Pattern', 'string')
+    .column('count', 'Count', 'number')
+    .column('count_is_lower_bound', 'Bound', 'string')
+    .column('sample_message', 'Sample', 'string');
   return new table.PanelBuilder()
     .title('Log-pattern alerts')
     .description(
@@ -393,19 +430,8 @@ function logPatternsPanel(): table.PanelBuilder {
         'limit: the count is a lower bound.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/log-patterns')
-        .refId('A')
-        .param('since', `\${__from}`)
-        .param('limit', '1000')
-        .rows('log_patterns')
-        .column('observed_at', 'Observed', 'timestamp')
-        .column('service', 'Service', 'string')
-        .column('pattern', 'Pattern', 'string')
-        .column('count', 'Count', 'number')
-        .column('count_is_lower_bound', 'Bound', 'string')
-        .column('sample_message', 'Sample', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([
       textMapping([
         ['true', 'at least', 'orange'],
@@ -419,6 +445,11 @@ function logPatternsPanel(): table.PanelBuilder {
 }
 
 function timelinePanel(): statetimeline.PanelBuilder {
+  const q = range(api('/status/timeline'))
+    .refId('A')
+    .rows('timeline')
+    .column('timestamp', 'time', 'timestamp')
+    .column('health_state', 'State', 'string');
   return new statetimeline.PanelBuilder()
     .title('State timeline')
     .description(
@@ -426,13 +457,8 @@ function timelinePanel(): statetimeline.PanelBuilder {
         'cycle), so incidents are never averaged away.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      range(api('/status/timeline'))
-        .refId('A')
-        .rows('timeline')
-        .column('timestamp', 'time', 'timestamp')
-        .column('health_state', 'State', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([STATE_MAPPING])
     .thresholds(noThresholdColours())
     .mergeValues(true)
@@ -443,6 +469,17 @@ function timelinePanel(): statetimeline.PanelBuilder {
 }
 
 function changesPanel(): table.PanelBuilder {
+  const q = range(api('/status/timeline'))
+    .refId('A')
+    .param('changes_only', 'true')
+    .rows('timeline')
+    .column('timestamp', 'Time', 'timestamp')
+    .column('previous_state', 'From', 'string')
+    .column('health_state', 'State', 'string')
+    .column('reason', 'Reason', 'string')
+    .column('bottleneck', 'Bottleneck', 'string')
+    .column('scale_band', 'Band', 'string')
+    .filter(statusFilter('State'));
   return new table.PanelBuilder()
     .title('State changes')
     .description(
@@ -450,19 +487,8 @@ function changesPanel(): table.PanelBuilder {
         'filter, with the engine’s reason, bottleneck and scale band.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      range(api('/status/timeline'))
-        .refId('A')
-        .param('changes_only', 'true')
-        .rows('timeline')
-        .column('timestamp', 'Time', 'timestamp')
-        .column('previous_state', 'From', 'string')
-        .column('health_state', 'State', 'string')
-        .column('reason', 'Reason', 'string')
-        .column('bottleneck', 'Bottleneck', 'string')
-        .column('scale_band', 'Band', 'string')
-        .filter(statusFilter('State')),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .mappings([STATE_MAPPING, REASON_MAPPING])
     .overrideByName('From', [setCell(colourCell)])
     .overrideByName('State', [setCell(colourCell)])
@@ -474,6 +500,11 @@ function changesPanel(): table.PanelBuilder {
 // --- The copilot itself --------------------------------------------------------------------------
 
 function agePanel(): stat.PanelBuilder {
+  const q = api('/status')
+    .refId('A')
+    .column('age_seconds', 'Age', 'number')
+    .column('stale', 'Stale', 'string')
+    .column('last_known_state', 'Last known state', 'string');
   return new stat.PanelBuilder()
     .title('Evaluations’ age')
     .description(
@@ -482,13 +513,8 @@ function agePanel(): stat.PanelBuilder {
         'does. Last known state: what the newest evaluation said, stale or not.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status')
-        .refId('A')
-        .column('age_seconds', 'Age', 'number')
-        .column('stale', 'Stale', 'string')
-        .column('last_known_state', 'Last known state', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .reduceOptions(reduceAll('/^(Age|Stale|Last known state)$/'))
     .colorMode(common.BigValueColorMode.Background)
     .graphMode(common.BigValueGraphMode.None)
@@ -516,6 +542,12 @@ function agePanel(): stat.PanelBuilder {
 }
 
 function explainerPanel(): stat.PanelBuilder {
+  const q = api('/status/summary')
+    .refId('A')
+    .column('explainer', 'Explainer', 'string')
+    .column('model_id', 'Model', 'string')
+    .column('trigger', 'Trigger', 'string')
+    .column('fallback_reason', 'Fallback', 'string');
   return new stat.PanelBuilder()
     .title('Explainer')
     .description(
@@ -524,14 +556,8 @@ function explainerPanel(): stat.PanelBuilder {
         'answered when Bedrock is configured (throttled, timed out, budget spent).',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/summary')
-        .refId('A')
-        .column('explainer', 'Explainer', 'string')
-        .column('model_id', 'Model', 'string')
-        .column('trigger', 'Trigger', 'string')
-        .column('fallback_reason', 'Fallback', 'string'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .reduceOptions(reduceAll('/^(Explainer|Model|Trigger|Fallback)$/'))
     .colorMode(common.BigValueColorMode.None)
     .graphMode(common.BigValueGraphMode.None)
@@ -553,6 +579,14 @@ function explainerPanel(): stat.PanelBuilder {
 }
 
 function tokensPanel(): stat.PanelBuilder {
+  const q = api('/status/summary')
+    .refId('A')
+    .column('usage_today.input_tokens', 'Input tokens', 'number')
+    .column('usage_today.output_tokens', 'Output tokens', 'number')
+    .column('usage_today.cache_read_tokens', 'Cache reads', 'number')
+    .column('usage_today.llm_calls', 'Bedrock calls', 'number')
+    .column('usage_today.assessments', 'Explanations', 'number')
+    .column('usage_today.bedrock', 'by Bedrock', 'number');
   return new stat.PanelBuilder()
     .title('Tokens spent today')
     .description(
@@ -561,16 +595,8 @@ function tokensPanel(): stat.PanelBuilder {
         'not. All zero while the rule-based explainer answers.',
     )
     .datasource(copilotDatasource)
-    .withTarget(
-      api('/status/summary')
-        .refId('A')
-        .column('usage_today.input_tokens', 'Input tokens', 'number')
-        .column('usage_today.output_tokens', 'Output tokens', 'number')
-        .column('usage_today.cache_read_tokens', 'Cache reads', 'number')
-        .column('usage_today.llm_calls', 'Bedrock calls', 'number')
-        .column('usage_today.assessments', 'Explanations', 'number')
-        .column('usage_today.bedrock', 'by Bedrock', 'number'),
-    )
+    .withTarget(q)
+    .withTransformation(inColumnOrder(q))
     .reduceOptions(
       reduceAll(
         '/^(Input tokens|Output tokens|Cache reads|Bedrock calls|Explanations|by Bedrock)$/',

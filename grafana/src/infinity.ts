@@ -44,8 +44,8 @@ export interface InfinityQuery {
   columns: InfinityColumn[];
   /** A govaluate expression over the columns' names; rows for which it is false are dropped. */
   filterExpression?: string;
-  /** `timeseries` turns long rows (time, label, value) into one series per label. */
-  format: 'table' | 'timeseries';
+  /** Always `table`: panels that need series split them with a Grafana transformation. */
+  format: 'table';
   _implementsDataqueryVariant(): void;
 }
 
@@ -99,11 +99,6 @@ export class InfinityQueryBuilder implements cog.Builder<cog.Dataquery> {
 
   filter(expression: string): this {
     this.internal.filterExpression = expression;
-    return this;
-  }
-
-  timeseries(): this {
-    this.internal.format = 'timeseries';
     return this;
   }
 }

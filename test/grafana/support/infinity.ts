@@ -252,16 +252,26 @@ export async function resolveQuery(
   };
 }
 
+/** What a panel receives after its transformations: rows, or one set of rows per partition. */
+export interface Transformed {
+  readonly rows: Record<string, Cell>[];
+  /** `partitionByValues`: the rows of each value of the partitioning field. */
+  readonly partitions?: ReadonlyMap<string, Record<string, Cell>[]>;
+}
+
 /**
  * Grafana's transformations, the ones the dashboards use: `joinByField` in `outerTabular` mode
- * (rows matched on the field; unmatched rows of either side kept) and `filterByValue` with the
- * `isNotNull` matcher. Another id throws.
+ * (rows matched on the field; unmatched rows of either side kept), `filterByValue` with the
+ * `isNotNull` matcher, `organize` (field order; every name it orders must be a field) and
+ * `partitionByValues` (one frame per value of a field). Another id throws.
  */
 export function applyTransformations(
   frames: readonly Frame[],
   transformations: readonly { id: string; options: Record<string, unknown> }[],
-): Record<string, Cell>[] {
+): Transformed {
   let rows: Record<string, Cell>[] = frames.length === 1 ? [...(frames[0]?.rows ?? [])] : [];
+  let partitions: Map<string, Record<string, Cell>[]> | undefined;
+  const fields = new Set(frames.flatMap((f) => f.fields.map((x) => x.name)));
   if (frames.length > 1 && transformations[0]?.id !== 'joinByField')
     throw new InfinityEmulationError('several frames without a join are not emulated');
   for (const t of transformations) {
@@ -271,6 +281,9 @@ export function applyTransformations(
         throw new InfinityEmulationError(`join mode ${String(t.options.mode)} not emulated`);
       const [left, ...others] = frames;
       if (left === undefined) throw new InfinityEmulationError('join of no frames');
+      for (const f of frames)
+        if (!f.fields.some((x) => x.name === by))
+          throw new InfinityEmulationError(`frame ${f.refId} has no join field ${by}`);
       rows = left.rows.map((r) => ({ ...r }));
       for (const right of others) {
         const joined: Record<string, Cell>[] = [];
@@ -294,17 +307,37 @@ export function applyTransformations(
       const filters = t.options.filters as { fieldName: string; config: { id: string } }[];
       if (t.options.type !== 'include')
         throw new InfinityEmulationError('only include filters are emulated');
-      for (const f of filters)
+      for (const f of filters) {
         if (f.config.id !== 'isNotNull')
           throw new InfinityEmulationError(`value matcher ${f.config.id} not emulated`);
-      const keep = (r: Record<string, Cell>) =>
+        if (!fields.has(f.fieldName))
+          throw new InfinityEmulationError(`filter on ${f.fieldName}, which no frame has`);
+      }
+      const has = (r: Record<string, Cell>, name: string) =>
+        r[name] !== null && r[name] !== undefined;
+      rows = rows.filter((r) =>
         t.options.match === 'any'
-          ? filters.some((f) => r[f.fieldName] !== null && r[f.fieldName] !== undefined)
-          : filters.every((f) => r[f.fieldName] !== null && r[f.fieldName] !== undefined);
-      rows = rows.filter(keep);
+          ? filters.some((f) => has(r, f.fieldName))
+          : filters.every((f) => has(r, f.fieldName)),
+      );
+    } else if (t.id === 'organize') {
+      for (const name of Object.keys(t.options.indexByName as Record<string, number>))
+        if (!fields.has(name))
+          throw new InfinityEmulationError(`organize orders ${name}, which no frame has`);
+    } else if (t.id === 'partitionByValues') {
+      const [by, ...more] = t.options.fields as string[];
+      if (by === undefined || more.length > 0 || !fields.has(by))
+        throw new InfinityEmulationError(
+          `partition by ${JSON.stringify(t.options.fields)} not emulated`,
+        );
+      partitions = new Map();
+      for (const r of rows) {
+        const key = String(r[by]);
+        partitions.set(key, [...(partitions.get(key) ?? []), r]);
+      }
     } else {
       throw new InfinityEmulationError(`transformation ${t.id} not emulated`);
     }
   }
-  return rows;
+  return partitions === undefined ? { rows } : { rows, partitions };
 }
