@@ -1,6 +1,7 @@
 import { apiBench } from './api.bench.js';
 import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
+import { explainBench } from './explain.bench.js';
 import { historyBench } from './history.bench.js';
 import { scrapeBench } from './scrape.bench.js';
 import { sourcesBench } from './sources.bench.js';
@@ -19,6 +20,7 @@ const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['observer history', historyBench],
   ['worker steady state', workerBench],
   ['JSON API', apiBench],
+  ['explanations (Bedrock, fake server)', explainBench],
 ];
 
 const only = process.argv[2];

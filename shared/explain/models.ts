@@ -15,6 +15,11 @@ export interface ModelSpec {
   readonly profiles: readonly string[];
   /** Whether the bare model id can be invoked on demand (Claude 4.x needs a profile). */
   readonly onDemand: boolean;
+  /**
+   * The shortest prefix (tools and system prompt up to the cache point) the model caches; a
+   * shorter one is billed as plain input with no error (Anthropic's published minimums).
+   */
+  readonly minCacheTokens: number;
   readonly price: {
     readonly input: number;
     readonly output: number;
@@ -29,6 +34,7 @@ export const MODELS: readonly ModelSpec[] = [
     name: 'Claude Sonnet 4.5',
     profiles: ['global', 'us', 'eu', 'jp'],
     onDemand: false,
+    minCacheTokens: 1_024,
     price: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
   },
   {
@@ -36,6 +42,7 @@ export const MODELS: readonly ModelSpec[] = [
     name: 'Claude Sonnet 4.6',
     profiles: ['global', 'us', 'eu', 'jp'],
     onDemand: false,
+    minCacheTokens: 2_048,
     price: { input: 3, output: 15, cacheWrite: 3.75, cacheRead: 0.3 },
   },
   {
@@ -43,6 +50,7 @@ export const MODELS: readonly ModelSpec[] = [
     name: 'Claude Opus 4.5',
     profiles: ['global', 'us', 'eu'],
     onDemand: false,
+    minCacheTokens: 4_096,
     price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
   },
   {
@@ -50,6 +58,7 @@ export const MODELS: readonly ModelSpec[] = [
     name: 'Claude Opus 4.6',
     profiles: ['global', 'us', 'eu', 'jp', 'apac'],
     onDemand: false,
+    minCacheTokens: 4_096,
     price: { input: 5, output: 25, cacheWrite: 6.25, cacheRead: 0.5 },
   },
   {
@@ -57,6 +66,7 @@ export const MODELS: readonly ModelSpec[] = [
     name: 'Claude Haiku 4.5',
     profiles: ['global', 'us', 'eu', 'jp'],
     onDemand: false,
+    minCacheTokens: 4_096,
     price: { input: 1, output: 5, cacheWrite: 1.25, cacheRead: 0.1 },
   },
 ];

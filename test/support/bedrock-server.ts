@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { MODELS } from '../../shared/explain/models.js';
 import type { ReceivedRequest } from './sigv4.js';
 
 /*
@@ -10,10 +11,11 @@ import type { ReceivedRequest } from './sigv4.js';
  * answered as AWS REST-JSON services answer them: the status, an `x-amzn-errortype` header and a
  * `{"message": …}` body, which the SDK turns into its named exceptions.
  *
- * Token usage is counted from what arrived (about four characters a token), and a request whose
- * system prompt carries a cache point and repeats one seen before reports that prefix as cache
- * reads, a new one as cache writes — as Bedrock's prompt caching does — so the explanations bench
- * measures tokens from real requests.
+ * Token usage is counted from what arrived (about four characters a token: Claude's tokenizer is
+ * not available offline), and a request whose system prompt carries a cache point reports the
+ * prefix (tools and system text) as cache reads when the same model saw it before, as cache
+ * writes when not, and as plain input when it is shorter than the model's minimum — as Bedrock's
+ * prompt caching does — so the explanations bench measures tokens from real requests.
  */
 
 /** One Converse request as received, decoded. */
@@ -83,15 +85,24 @@ function read(req: IncomingMessage): Promise<string> {
   });
 }
 
-/** The text of the system blocks before the first cache point, if there is a cache point. */
-function cachedPrefix(system: readonly Record<string, unknown>[] | undefined): string | undefined {
-  if (system === undefined) return undefined;
-  let text = '';
-  for (const block of system) {
+/**
+ * What a cache point in the system blocks caches: the tool definitions and the system text before
+ * it (Claude's prompt order is tools, system, messages), or undefined without a cache point.
+ */
+function cachedPrefix(call: ConverseCall['json']): string | undefined {
+  if (call.system === undefined) return undefined;
+  let text = JSON.stringify(call.toolConfig?.tools ?? []);
+  for (const block of call.system) {
     if ('cachePoint' in block) return text;
     if (typeof block.text === 'string') text += block.text;
   }
   return undefined;
+}
+
+/** The model's minimum cacheable prefix; a shorter one is plain input, as on Bedrock. */
+function minCacheTokens(modelId: string): number {
+  const bare = modelId.replace(/^(global|us|eu|jp|apac)\./, '');
+  return MODELS.find((m) => m.id === bare)?.minCacheTokens ?? 1_024;
 }
 
 export async function startFakeBedrock(handlers: {
@@ -147,11 +158,17 @@ export async function startFakeBedrock(handlers: {
             );
             return;
           }
-          const prefix = cachedPrefix(call.json.system);
+          // Each model has its own cache; a prefix under the model's minimum is not cached at all.
+          const found = cachedPrefix(call.json);
+          const prefix =
+            found !== undefined && tokens(found) >= minCacheTokens(call.modelId)
+              ? found
+              : undefined;
+          const key = `${call.modelId}\n${prefix}`;
           const all = JSON.stringify([call.json.system, call.json.messages, call.json.toolConfig]);
-          const cacheRead = prefix !== undefined && cached.has(prefix) ? tokens(prefix) : 0;
-          const cacheWrite = prefix !== undefined && !cached.has(prefix) ? tokens(prefix) : 0;
-          if (prefix !== undefined) cached.add(prefix);
+          const cacheRead = prefix !== undefined && cached.has(key) ? tokens(prefix) : 0;
+          const cacheWrite = prefix !== undefined && !cached.has(key) ? tokens(prefix) : 0;
+          if (prefix !== undefined) cached.add(key);
           const content =
             'tool' in reply
               ? [

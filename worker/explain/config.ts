@@ -45,6 +45,12 @@ export const ExplainerEnvSchema = z.object({
     .min(0)
     .max(100_000_000)
     .default(DEFAULT_BUDGET.tokensPerHour),
+  /** Dollars per cluster per day (an upper bound at the researcher's prices) before the rules answer alone. */
+  COPILOT_EXPLAIN_USD_PER_DAY: z.coerce
+    .number()
+    .min(0)
+    .max(100_000)
+    .default(DEFAULT_BUDGET.usdPerDay),
   /** Bedrock Knowledge Base id for runbook retrieval; unset, the local index answers. */
   COPILOT_KB_ID: z
     .string()
@@ -88,6 +94,7 @@ export function parseExplainerEnv(
   const budget = {
     callsPerHour: v.COPILOT_EXPLAIN_CALLS_PER_HOUR,
     tokensPerHour: v.COPILOT_EXPLAIN_TOKENS_PER_HOUR,
+    usdPerDay: v.COPILOT_EXPLAIN_USD_PER_DAY,
   };
   const kb =
     v.COPILOT_KB_ID === undefined
@@ -169,5 +176,5 @@ export function describeExplainer(config: ExplainerConfig): string {
       : `knowledge base ${config.knowledgeBase.id}`;
   if (config.bedrock === undefined) return `rules, grounded in ${kb}`;
   const b = config.bedrock;
-  return `bedrock in ${b.region} (dispatcher ${invocationId(b.dispatcherModel, b.profilePrefix)}, researcher ${invocationId(b.researcherModel, b.profilePrefix)}; ${config.budget.callsPerHour} calls and ${config.budget.tokensPerHour} tokens per cluster per hour), grounded in ${kb}, rules as fallback`;
+  return `bedrock in ${b.region} (dispatcher ${invocationId(b.dispatcherModel, b.profilePrefix)}, researcher ${invocationId(b.researcherModel, b.profilePrefix)}; ${config.budget.callsPerHour} calls and ${config.budget.tokensPerHour} tokens per cluster per hour, $${config.budget.usdPerDay} a day), grounded in ${kb}, rules as fallback`;
 }

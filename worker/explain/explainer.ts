@@ -2,6 +2,7 @@ import { messageOf } from '../../shared/errors.js';
 import { evidenceConfidence } from '../../shared/explain/confidence.js';
 import type { GroundingPassage } from '../../shared/explain/grounding.js';
 import { factsOf, groundResearch } from '../../shared/explain/llm.js';
+import { costOf } from '../../shared/explain/models.js';
 import { explainWithRules } from '../../shared/explain/rule-based.js';
 import type { Evaluation, StateReason } from '../../shared/health/evaluation.js';
 import type { AssessmentDetails, Explainer, Trigger } from '../../shared/models/assessment.js';
@@ -17,11 +18,17 @@ export interface ExplainBudget {
   readonly callsPerHour: number;
   /** Input + output tokens (cache reads included) per cluster per hour. @default 120_000 */
   readonly tokensPerHour: number;
+  /**
+   * US dollars per cluster over the last 24 hours, at list prices, every token counted at the
+   * researcher's (the dearer model's) prices: an upper bound, so the cap holds. @default 5
+   */
+  readonly usdPerDay: number;
 }
 
 export const DEFAULT_BUDGET: ExplainBudget = Object.freeze({
   callsPerHour: 24,
   tokensPerHour: 120_000,
+  usdPerDay: 5,
 });
 
 export interface ExplainerDeps {
@@ -67,13 +74,13 @@ const sourcesOf = (passages: readonly GroundingPassage[]) =>
 /**
  * Explains one evaluation. The rule-based explainer always runs (it is the default and the
  * fallback); Bedrock is asked only when it is configured, the evaluation is worth it, and the
- * cluster's hourly budget allows:
+ * cluster's budget allows:
  *
  * 1. runbook passages for the evaluation (knowledge base, else the local index);
  * 2. no model call for a scheduled look at a happy state whose reason has not changed since the
  *    last assessment — the steady state of a healthy cluster costs nothing;
- * 3. no model call past the budget (calls and tokens in the last hour, from the stored
- *    assessments, so restarts and several workers share it);
+ * 3. no model call past the budget (calls and tokens in the last hour, dollars in the last day,
+ *    from the stored assessments, so restarts and several workers share it);
  * 4. the dispatcher decides the depth; `none` keeps the rule-based words;
  * 5. the researcher answers; its answer is held to the evaluation (`groundResearch`) and its
  *    confidence averaged with the evidence's, so a model cannot claim certainty the evidence does
@@ -133,6 +140,15 @@ export async function explainEvaluation(
   if (spent.llmCalls + 2 > budget.callsPerHour || tokens >= budget.tokensPerHour)
     return ruleAnswer(
       `budget: ${spent.llmCalls} calls and ${tokens} tokens in the last hour (limits ${budget.callsPerHour} calls, ${budget.tokensPerHour} tokens)`,
+      'rules',
+    );
+  // The daily cap in dollars: a cluster stressed all day would otherwise spend the hourly budget
+  // every hour (~$10 a day with the default models, docs/benchmarks.md).
+  const today = await deps.usageSince(now() - 86_400_000);
+  const usd = costOf(bedrock.settings.researcherModel, today);
+  if (usd >= budget.usdPerDay)
+    return ruleAnswer(
+      `budget: $${usd.toFixed(2)} spent in the last 24 hours (at most; limit $${budget.usdPerDay.toFixed(2)} a day)`,
       'rules',
     );
 

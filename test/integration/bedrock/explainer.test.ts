@@ -312,6 +312,34 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
     expect(y.fallbackReason).toMatch(/^budget: 0 calls and 200000 tokens/);
   });
 
+  it("makes no call once the day's dollars are spent, counted at the researcher's prices", async () => {
+    const before = fake.converse.length;
+    // Nothing in the last hour; 900k input tokens in the last day: $4.50 at Opus 4.6's $5/M.
+    const usage = (since: number) =>
+      Promise.resolve(
+        since < Date.now() - 3_600_001 ? { ...NONE_SPENT, inputTokens: 900_000 } : NONE_SPENT,
+      );
+    replies(dispatch('quick'), research(['stressed.persistence_latency']));
+    const under = await explainEvaluation(deps({ usageSince: usage }), {
+      evaluation: STRESSED,
+      trigger: 'state_change',
+      previous: null,
+    });
+    expect(under.explainer).toBe('bedrock');
+    const over = await explainEvaluation(
+      deps({
+        usageSince: usage,
+        budget: { callsPerHour: 24, tokensPerHour: 120_000, usdPerDay: 4.5 },
+      }),
+      { evaluation: STRESSED, trigger: 'state_change', previous: null },
+    );
+    expect(over.explainer).toBe('rules');
+    expect(over.fallbackReason).toBe(
+      'budget: $4.50 spent in the last 24 hours (at most; limit $4.50 a day)',
+    );
+    expect(fake.converse.length).toBe(before + 2);
+  });
+
   it('makes no call for a scheduled look at an unchanged happy state', async () => {
     const before = fake.converse.length;
     const x = await explainEvaluation(deps(), {

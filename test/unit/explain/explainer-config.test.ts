@@ -13,7 +13,7 @@ describe('explainer configuration', () => {
     const c = parseExplainerEnv({}, '/srv/app');
     expect(c).toEqual({
       kind: 'rules',
-      budget: { callsPerHour: 24, tokensPerHour: 120_000 },
+      budget: { callsPerHour: 24, tokensPerHour: 120_000, usdPerDay: 5 },
       runbooksDir: '/srv/app/docs/rag',
     });
     expect(describeExplainer(c)).toBe('rules, grounded in local runbooks');
@@ -30,6 +30,7 @@ describe('explainer configuration', () => {
         COPILOT_BEDROCK_ENDPOINT: 'http://127.0.0.1:9999',
         COPILOT_EXPLAIN_CALLS_PER_HOUR: '6',
         COPILOT_EXPLAIN_TOKENS_PER_HOUR: '50000',
+        COPILOT_EXPLAIN_USD_PER_DAY: '2.5',
         COPILOT_KB_ID: 'ABCDE12345',
         COPILOT_RUNBOOKS_DIR: '/opt/runbooks',
       },
@@ -45,12 +46,12 @@ describe('explainer configuration', () => {
         researcherModel: 'anthropic.claude-opus-4-6-v1',
         timeoutMs: 30_000,
       },
-      budget: { callsPerHour: 6, tokensPerHour: 50_000 },
+      budget: { callsPerHour: 6, tokensPerHour: 50_000, usdPerDay: 2.5 },
       knowledgeBase: { id: 'ABCDE12345', region: 'eu-west-1' },
       runbooksDir: '/opt/runbooks',
     });
     expect(describeExplainer(c)).toBe(
-      'bedrock in eu-west-1 (dispatcher eu.anthropic.claude-sonnet-4-5-20250929-v1:0, researcher eu.anthropic.claude-opus-4-6-v1; 6 calls and 50000 tokens per cluster per hour), grounded in knowledge base ABCDE12345, rules as fallback',
+      'bedrock in eu-west-1 (dispatcher eu.anthropic.claude-sonnet-4-5-20250929-v1:0, researcher eu.anthropic.claude-opus-4-6-v1; 6 calls and 50000 tokens per cluster per hour, $2.5 a day), grounded in knowledge base ABCDE12345, rules as fallback',
     );
     const deps = openExplainer(c, async () => Promise.reject(new Error('unused')));
     expect(deps.bedrock?.models.researcher).toBe('eu.anthropic.claude-opus-4-6-v1');
@@ -73,6 +74,7 @@ describe('explainer configuration', () => {
     [{ COPILOT_EXPLAINER: 'claude' }, /COPILOT_EXPLAINER/],
     [{ ...BEDROCK, COPILOT_EXPLAIN_CALLS_PER_HOUR: '-1' }, /COPILOT_EXPLAIN_CALLS_PER_HOUR/],
     [{ ...BEDROCK, COPILOT_BEDROCK_ENDPOINT: 'not a url' }, /COPILOT_BEDROCK_ENDPOINT/],
+    [{ ...BEDROCK, COPILOT_EXPLAIN_USD_PER_DAY: 'five' }, /COPILOT_EXPLAIN_USD_PER_DAY/],
   ])('refuses %j at start-up', (env, message) => {
     expect(() => parseExplainerEnv(env)).toThrow(ConfigurationError);
     expect(() => parseExplainerEnv(env)).toThrow(message);
