@@ -5,6 +5,7 @@ import { registerApiCommands } from './commands/api.js';
 import { registerDbCommands } from './commands/db.js';
 import { registerDevCommands } from './commands/dev.js';
 import { registerEngineCommands } from './commands/engine.js';
+import { registerKbCommands } from './commands/kb.js';
 import { registerObserveCommands } from './commands/observe.js';
 
 const program = new Command()
@@ -22,6 +23,7 @@ registerDbCommands(program);
 registerDevCommands(program);
 registerObserveCommands(program);
 registerApiCommands(program);
+registerKbCommands(program);
 
 try {
   await program.parseAsync(process.argv);
