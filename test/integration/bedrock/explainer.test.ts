@@ -184,6 +184,21 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
     expect(x.outputTokens).toBeGreaterThan(0);
   });
 
+  it("keeps the engine's state when the model's summary names another one", async () => {
+    const answer = research(['stressed.persistence_latency']);
+    replies(dispatch('quick'), {
+      tool: { ...answer.tool, summary: 'Happy: nothing is wrong, persistence is fine.' },
+    });
+    const x = await explainEvaluation(deps(), {
+      evaluation: STRESSED,
+      trigger: 'state_change',
+      previous: null,
+    });
+    expect(x.explainer).toBe('bedrock');
+    expect(x.summary).toBe('Stressed: nothing is wrong, persistence is fine.');
+    expect(x.issues.every((i) => i.severity !== 'critical')).toBe(true);
+  });
+
   it('drops an issue that cites a gate that passed, and keeps the grounded one', async () => {
     const good = research(['stressed.persistence_latency']).tool;
     const invented = {
