@@ -151,7 +151,10 @@ function exitFor(report: JobReport): number {
 }
 
 function print(report: JobReport, format: string): void {
-  if (format === 'json') return say(JSON.stringify(report));
+  if (format === 'json') {
+    say(JSON.stringify(report));
+    return;
+  }
   say(describeJob(report));
   for (const reason of report.failureReasons) say(`  reason: ${reason}`);
 }
