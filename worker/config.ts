@@ -9,6 +9,7 @@ import {
   stalenessOf,
 } from '../shared/models/freshness.js';
 import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
+import { describeFirstIssue } from '../shared/zod-issues.js';
 import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
 
 /**
@@ -25,6 +26,13 @@ export const WorkerEnvSchema = z.object({
   /** Temporal Cloud API key; implies TLS. Inject it from a secret store, never bake it in. */
   TEMPORAL_API_KEY: z.string().min(1).optional(),
   TEMPORAL_TLS: z.enum(['true', 'false']).optional(),
+  /**
+   * The monitored clusters, as JSON: a list of {@link MonitoredClusterSchema} entries (name,
+   * metrics source, dialect, engine configuration, Loki). Set, it replaces the single-cluster
+   * variables (COPILOT_CLUSTER, PROMETHEUS_URL, AMP_WORKSPACE_URL, COPILOT_SCRAPE_URLS,
+   * COPILOT_METRICS_DIALECT, COPILOT_ENGINE_CONFIG, LOKI_URL): setting both is refused.
+   */
+  COPILOT_CLUSTERS: z.string().min(1).optional(),
   /** Name of the monitored cluster (rows and workflow ids are keyed by it). */
   COPILOT_CLUSTER: ClusterNameSchema.default('local'),
   /** Observation cadence in seconds. */
@@ -63,12 +71,50 @@ export class ConfigError extends ConfigurationError {
   }
 }
 
-export interface WorkerSettings {
-  readonly env: WorkerEnv;
-  readonly engineConfig: EngineConfigInput;
-  readonly intervalMs: number;
+/**
+ * One entry of COPILOT_CLUSTERS. Exactly one metrics source per cluster, checked by the selector
+ * every process uses (`worker/sources/select.ts`), so the same conflicts are refused. Unknown keys
+ * are refused too: a misspelt `prometheusURL` must not leave a cluster without its source.
+ *
+ * @example {"name":"prod-eu","ampWorkspaceUrl":"https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1","engineConfig":{"band":{"initial":"mid-scale"}}}
+ */
+export const MonitoredClusterSchema = z.strictObject({
+  /** Rows and workflow ids are keyed by it. */
+  name: ClusterNameSchema,
+  /** A Prometheus-compatible base URL (Prometheus, Mimir). */
+  prometheusUrl: z.url().optional(),
+  /** An Amazon Managed Prometheus workspace URL (SigV4, region from the host or AWS_REGION). */
+  ampWorkspaceUrl: z.url().optional(),
+  /** Temporal `/metrics` endpoints scraped directly. */
+  scrapeUrls: z.array(z.string().min(1)).min(1).optional(),
+  /** `auto` (detect from metric names), `tally` or `otel`. */
+  dialect: z.enum(['auto', 'tally', 'otel']).default('auto'),
+  /** The engine configuration for this cluster (`EngineConfigInputSchema`); defaults when absent. */
+  engineConfig: z.record(z.string(), z.unknown()).optional(),
+  /** Loki base URL of this cluster's logs; absent, no log watcher for it. */
+  lokiUrl: z.url().optional(),
+});
+export type MonitoredCluster = z.input<typeof MonitoredClusterSchema>;
+
+/** What the worker runs for one monitored cluster. */
+export interface ClusterSettings {
+  readonly name: string;
   /** The metrics source to open with `openMetricsSource` (worker/sources/select.ts). */
   readonly metrics: MetricsTarget;
+  readonly engineConfig: EngineConfigInput;
+  /** Loki base URL; unset disables the log watcher for this cluster. */
+  readonly lokiUrl?: string;
+}
+
+export interface WorkerSettings {
+  readonly env: WorkerEnv;
+  /**
+   * The monitored clusters, in the order configured: COPILOT_CLUSTERS, or the one cluster the
+   * single-cluster variables describe. Never empty; names are unique.
+   */
+  readonly clusters: readonly ClusterSettings[];
+  /** One cadence for every cluster. */
+  readonly intervalMs: number;
   /** The store to open with `openStoreTarget` (shared/store/target.ts). */
   readonly storeTarget: AnyStoreTarget;
   /**
@@ -87,6 +133,16 @@ function storeFrom(env: WorkerEnv): AnyStoreTarget {
   return target;
 }
 
+/** Validates an engine configuration now: a bad one stops start-up, not a cycle. */
+function checkedEngineConfig(value: unknown, where: string): EngineConfigInput {
+  try {
+    resolveEngineConfig(value);
+  } catch (error) {
+    throw new ConfigError(`${where}: ${(error as Error).message}`);
+  }
+  return value as EngineConfigInput;
+}
+
 function engineConfigFrom(raw: string | undefined): EngineConfigInput {
   if (raw === undefined) return {};
   const text = raw.trimStart().startsWith('{')
@@ -102,12 +158,92 @@ function engineConfigFrom(raw: string | undefined): EngineConfigInput {
   } catch (error) {
     throw new ConfigError(`COPILOT_ENGINE_CONFIG is not valid JSON: ${(error as Error).message}`);
   }
+  return checkedEngineConfig(value, 'COPILOT_ENGINE_CONFIG');
+}
+
+/** The variables COPILOT_CLUSTERS replaces; any of them beside it is refused. */
+export const SINGLE_CLUSTER_VARIABLES = [
+  'COPILOT_CLUSTER',
+  'PROMETHEUS_URL',
+  'AMP_WORKSPACE_URL',
+  'COPILOT_SCRAPE_URLS',
+  'COPILOT_METRICS_DIALECT',
+  'COPILOT_ENGINE_CONFIG',
+  'LOKI_URL',
+] as const;
+
+const isSet = (raw: string | undefined): boolean => raw !== undefined && raw.trim() !== '';
+
+/** The one cluster the single-cluster variables describe (the source may be `none`: `copilot dev`). */
+function singleCluster(env: WorkerEnv): ClusterSettings {
+  // Two sources at once throws MetricsSourceConfigError, a ConfigurationError like ConfigError,
+  // with the message `copilot assess` and `replay` give for the same variables.
+  const metrics = selectMetricsSource(env);
+  return {
+    name: env.COPILOT_CLUSTER,
+    metrics,
+    engineConfig: engineConfigFrom(env.COPILOT_ENGINE_CONFIG),
+    ...(env.LOKI_URL === undefined ? {} : { lokiUrl: env.LOKI_URL }),
+  };
+}
+
+const SOURCE_KEYS = ['prometheusUrl', 'ampWorkspaceUrl', 'scrapeUrls'] as const;
+
+/** COPILOT_CLUSTERS, parsed and every entry's source chosen; errors name the entry. */
+function clusterList(raw: string, env: WorkerEnv): ClusterSettings[] {
+  let value: unknown;
   try {
-    resolveEngineConfig(value); // validate now: a bad configuration stops start-up, not a cycle
+    value = JSON.parse(raw);
   } catch (error) {
-    throw new ConfigError(`COPILOT_ENGINE_CONFIG: ${(error as Error).message}`);
+    throw new ConfigError(`COPILOT_CLUSTERS is not valid JSON: ${(error as Error).message}`);
   }
-  return value as EngineConfigInput;
+  const parsed = z.array(MonitoredClusterSchema).min(1).safeParse(value);
+  if (!parsed.success) throw new ConfigError(describeFirstIssue(parsed.error, 'COPILOT_CLUSTERS'));
+  const seen = new Set<string>();
+  return parsed.data.map((entry, i) => {
+    const where = `COPILOT_CLUSTERS[${i}] (${entry.name})`;
+    if (seen.has(entry.name)) throw new ConfigError(`${where}: the name is listed twice`);
+    seen.add(entry.name);
+    const sources = SOURCE_KEYS.filter((k) => entry[k] !== undefined);
+    // `copilot dev` may observe its own server when nothing is set; a listed cluster must say
+    // where its metrics are, and only one place.
+    if (sources.length !== 1)
+      throw new ConfigError(
+        `${where}: ${sources.length === 0 ? 'needs' : 'set only'} one of ${SOURCE_KEYS.join(', ')}`,
+      );
+    let metrics: MetricsTarget;
+    try {
+      // The entry in the selector's own terms: the same checks as the single-cluster variables.
+      metrics = selectMetricsSource({
+        PROMETHEUS_URL: entry.prometheusUrl,
+        AMP_WORKSPACE_URL: entry.ampWorkspaceUrl,
+        COPILOT_SCRAPE_URLS: entry.scrapeUrls?.join(','),
+        COPILOT_METRICS_DIALECT: entry.dialect,
+        AWS_REGION: env.AWS_REGION,
+      });
+    } catch (error) {
+      throw new ConfigError(`${where}: ${(error as Error).message}`);
+    }
+    return {
+      name: entry.name,
+      metrics,
+      engineConfig: checkedEngineConfig(entry.engineConfig ?? {}, `${where} engineConfig`),
+      ...(entry.lokiUrl === undefined ? {} : { lokiUrl: entry.lokiUrl }),
+    };
+  });
+}
+
+/** The monitored clusters: COPILOT_CLUSTERS, or the single-cluster variables as a one-entry list. */
+function clustersFrom(env: WorkerEnv, source: NodeJS.ProcessEnv): ClusterSettings[] {
+  if (env.COPILOT_CLUSTERS === undefined) return [singleCluster(env)];
+  // Raw values: COPILOT_CLUSTER and the dialect have defaults, so only what was set counts.
+  const both = SINGLE_CLUSTER_VARIABLES.filter((name) => isSet(source[name]));
+  if (both.length > 0)
+    throw new ConfigError(
+      `COPILOT_CLUSTERS lists every cluster with its own source and engine configuration: ` +
+        `unset ${both.join(', ')} (or unset COPILOT_CLUSTERS to watch one cluster)`,
+    );
+  return clusterList(env.COPILOT_CLUSTERS, env);
 }
 
 /** Parses the environment once; throws {@link ConfigError} naming each bad variable. */
@@ -118,15 +254,12 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
     throw new ConfigError(`invalid environment: ${problems.join('; ')}`);
   }
   const env = parsed.data;
-  // Two sources at once throws MetricsSourceConfigError, a ConfigurationError like ConfigError,
-  // with the message `copilot assess` and `replay` give for the same variables.
-  const metrics = selectMetricsSource(env);
+  const clusters = clustersFrom(env, source);
   const storeTarget = storeFrom(env);
   return {
     env,
-    engineConfig: engineConfigFrom(env.COPILOT_ENGINE_CONFIG),
+    clusters,
     intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
-    metrics,
     storeTarget,
     staleness: stalenessOf(env),
   };

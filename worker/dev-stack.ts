@@ -5,14 +5,14 @@ import { DefaultLogger, Runtime } from '@temporalio/worker';
 import { type LocalApi, startLocalApi } from '../lambda/local-server.js';
 import { ConfigurationError, messageOf } from '../shared/errors.js';
 import type { DecisionSummary } from '../shared/health/decide.js';
-import { locateEmbeddedStore } from '../shared/store/embedded.js';
+import { locateEmbeddedStore, openAnyStoreTarget } from '../shared/store/embedded.js';
 import type { StoreHandle } from '../shared/store/target.js';
-import { loadWorkerSettings, type WorkerSettings } from './config.js';
+import { ConfigError, loadWorkerSettings, type WorkerSettings } from './config.js';
 import { DEMO_NAMESPACE, startDemo } from './demo/demo.js';
 import { freePort } from './free-port.js';
 import {
   type Runtime as CopilotRuntime,
-  createConfiguredSource,
+  createConfiguredSources,
   createRuntime,
   openConfiguredStore,
   startOptionsFor,
@@ -180,6 +180,13 @@ function failed(part: DevStackPart, what: string, error: unknown): Error {
 
 /** The settings for the stack: the options over the environment. Starts nothing. */
 function settingsFor(options: DevStackOptions, env: NodeJS.ProcessEnv): WorkerSettings {
+  // One cluster, the one whose lines it prints (and, by default, its own dev server): several
+  // are `copilot worker`'s, pointed at any Temporal (a dev server included).
+  if (env.COPILOT_CLUSTERS !== undefined && env.COPILOT_CLUSTERS.trim() !== '')
+    throw new ConfigError(
+      'copilot dev observes one cluster (COPILOT_CLUSTER and its source variables): unset ' +
+        'COPILOT_CLUSTERS, or run `copilot worker` with TEMPORAL_ADDRESS to observe several',
+    );
   return loadWorkerSettings({
     ...env,
     // A directory given explicitly names the store, whatever store the environment names.
@@ -300,25 +307,27 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     const store = await start(
       'store',
       'cannot open the store',
-      () => openConfiguredStore(settings),
+      () => openConfiguredStore(settings, openAnyStoreTarget),
       (h) => h.close(),
     );
     if (store.note !== undefined) emit({ kind: 'store-note', note: store.note });
 
-    const source = await start(
+    const sources = await start(
       'source',
       'cannot create the metrics source',
-      async () =>
-        createConfiguredSource(settings, [
+      () =>
+        createConfiguredSources(settings, [
           `http://127.0.0.1:${metricsPort}/metrics`,
           ...(sdkMetricsPort === undefined ? [] : [`http://127.0.0.1:${sdkMetricsPort}/metrics`]),
         ]),
-      (s) => s.close(),
+      async (s) => {
+        await Promise.all([...s.values()].map((source) => source.close()));
+      },
     );
     const runtime = await start(
       'worker',
       'cannot create the worker',
-      () => createRuntime(settings, { address, store: store.store, source }),
+      () => createRuntime(settings, { address, store: store.store, sources }),
       async (r) => {
         // A worker that never ran holds its connection (closing it throws, and the open
         // connection keeps the process alive): running it to an immediate stop releases it.
@@ -326,7 +335,8 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
         await r.close();
       },
     );
-    emit({ kind: 'worker-ready', address, store: store.describe, metrics: source.kind });
+    const metrics = [...sources.values()].map((source) => source.kind).join(', ');
+    emit({ kind: 'worker-ready', address, store: store.describe, metrics });
 
     // The JSON API for Grafana: the same handler as in Lambda, on the store the worker writes.
     const api = await start(
@@ -363,7 +373,10 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
     await start(
       'workflows',
       "cannot start the copilot's workflows",
-      () => startCopilotWorkflows(runtime.client, startOptionsFor(runtime, settings)),
+      async () => {
+        for (const o of startOptionsFor(runtime, settings))
+          await startCopilotWorkflows(runtime.client, o);
+      },
       // They live in Temporal's database and carry on at the next start.
       async () => {},
     );

@@ -2,12 +2,9 @@ import type { Command } from 'commander';
 import { localApiKey, localStaleness } from '../../lambda/common/env.js';
 import { startLocalApi } from '../../lambda/local-server.js';
 import { ConfigurationError } from '../../shared/errors.js';
+import { openAnyStoreTarget } from '../../shared/store/embedded.js';
 import { describeError } from '../../shared/store/errors.js';
-import {
-  describeStoreTarget,
-  openStoreTarget,
-  type StoreHandle,
-} from '../../shared/store/target.js';
+import { describeStoreTarget, type StoreHandle } from '../../shared/store/target.js';
 import { CliError } from '../cli-support.js';
 import { resolveDbTarget, type StoreFlags, storeFlagOptions } from './db.js';
 
@@ -43,7 +40,7 @@ export function registerApiCommands(program: Command): void {
     try {
       // A reader: a missing embedded store is an error naming how to create one, never a new
       // empty database whose every request would fail.
-      handle = await openStoreTarget(target, { create: false });
+      handle = await openAnyStoreTarget(target, { create: false });
     } catch (error) {
       if (error instanceof ConfigurationError) throw error;
       throw new CliError(

@@ -3,13 +3,13 @@ import { Option } from 'commander';
 import { ConfigurationError } from '../../shared/errors.js';
 import { checkConnection, listTables } from '../../shared/store/admin.js';
 import type { Store } from '../../shared/store/connection.js';
+import { openAnyStoreTarget } from '../../shared/store/embedded.js';
 import { describeError, StoreConfigError, StoreError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION, runMigrations } from '../../shared/store/migrations.js';
 import { type RolesReport, setupRoles } from '../../shared/store/roles.js';
 import {
   type AnyStoreTarget,
   describeStoreTarget,
-  openStoreTarget,
   type StoreEnv,
   type StoreHandle,
   storeTargetFromEnv,
@@ -87,7 +87,7 @@ async function withStore<T>(
   const target = resolveDbTarget(opts);
   let handle: StoreHandle | undefined;
   try {
-    handle = await openStoreTarget(target, { create });
+    handle = await openAnyStoreTarget(target, { create });
     if (handle.note !== undefined) process.stderr.write(`copilot: ${handle.note}\n`);
     return await fn(handle.store);
   } catch (error) {

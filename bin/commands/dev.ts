@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { localApiKey } from '../../lambda/common/env.js';
 import { messageOf } from '../../shared/errors.js';
+import { openAnyStoreTarget } from '../../shared/store/embedded.js';
 import {
   DEFAULT_DATA_DIR,
   type DevStack,
@@ -118,7 +119,8 @@ export function registerDevCommands(program: Command): void {
       'run the production worker against TEMPORAL_ADDRESS (configuration from the environment)',
     )
     .action(async () => {
-      await runWorker(); // a ConfigError exits 2 in bin/copilot.ts
+      // From the CLI the embedded store opens too; the worker image opens server stores only.
+      await runWorker(process.env, { openStore: openAnyStoreTarget }); // ConfigError: exit 2
     });
 
   program

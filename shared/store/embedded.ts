@@ -3,7 +3,10 @@ import { join, resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PGLiteSocketServer } from '@electric-sql/pglite-socket';
 import { messageOf } from '../errors.js';
+import { openStore, type Store } from './connection.js';
 import { StoreConfigError } from './errors.js';
+import { runMigrations } from './migrations.js';
+import { describeStoreTarget, openStoreTarget, type StoreOpener } from './target.js';
 
 /** A running embedded store: PGlite served over the PostgreSQL wire on 127.0.0.1. */
 export interface EmbeddedStore {
@@ -150,3 +153,52 @@ export async function startEmbeddedStore(options: EmbeddedStoreOptions): Promise
     },
   };
 }
+
+/**
+ * Opens any store target, the embedded one included: it is located (see `locateEmbeddedStore`),
+ * started and served to the same driver as PostgreSQL, with PGlite's one-connection pool
+ * (openStore's default for `pglite`: one backend, and concurrent connections were seen to mix up
+ * answers). Other targets go to `openStoreTarget`. With `migrate`, the missing schema migrations
+ * are applied before it returns. A failure closes whatever was already opened.
+ *
+ * Only the CLI and `copilot dev` import this: the worker image and the Lambda open server stores
+ * with `openStoreTarget` (`target.ts`) and carry no PGlite.
+ *
+ * @throws EmbeddedStoreMissingError when an embedded store does not exist and `create` is false.
+ */
+export const openAnyStoreTarget: StoreOpener = async (target, options = {}) => {
+  if (target.dialect !== 'embedded') return openStoreTarget(target, options);
+  const create = options.create ?? options.migrate === true;
+  const location = locateEmbeddedStore(target.dataDir);
+  const describe = describeStoreTarget({ dialect: 'embedded', dataDir: location.dataDir });
+  const note =
+    location.namedParent === undefined
+      ? undefined
+      : `${location.namedParent} is the layout an older \`copilot dev --data-dir\` wrote: ` +
+        `using the store in ${location.dataDir} (name that directory to silence this)`;
+  let embedded: EmbeddedStore | undefined;
+  let store: Store | undefined;
+  try {
+    embedded = await startEmbeddedStore({ dataDir: location.dataDir, create });
+    store = await openStore({ dialect: 'pglite', url: embedded.url });
+    if (options.migrate === true) await runMigrations(store.sql, store.dialect);
+  } catch (error) {
+    await store?.close().catch(() => {});
+    await embedded?.close().catch(() => {});
+    throw error;
+  }
+  const opened = store;
+  const started = embedded;
+  return {
+    store: opened,
+    describe,
+    ...(note === undefined ? {} : { note }),
+    close: async () => {
+      try {
+        await opened.close();
+      } finally {
+        await started.close();
+      }
+    },
+  };
+};

@@ -1,7 +1,13 @@
 import { openStore, redactUrl, type Store, type StoreTarget } from './connection.js';
-import { type EmbeddedStore, locateEmbeddedStore, startEmbeddedStore } from './embedded.js';
 import { StoreConfigError } from './errors.js';
 import { runMigrations } from './migrations.js';
+
+/*
+ * This module never imports the embedded store (`embedded.ts`, PGlite: ~500 KiB of JavaScript and
+ * ~27 MB of WebAssembly). The Lambda and the worker image open server stores only, and a bundler
+ * follows static imports whatever runs: keeping PGlite out of this file keeps it out of their
+ * bundles. `openAnyStoreTarget` in `embedded.ts` opens every target, for the CLI and `copilot dev`.
+ */
 
 /** The embedded default store: a file-backed PGlite in `dataDir` (or `memory://`). */
 export interface EmbeddedStoreTarget {
@@ -91,53 +97,38 @@ export interface OpenStoreOptions {
   readonly create?: boolean;
 }
 
-/**
- * Opens any store target. The embedded one is located (see `locateEmbeddedStore`), started and
- * served to the same driver as PostgreSQL, with PGlite's one-connection pool (openStore's default
- * for `pglite`: one backend, and concurrent connections were seen to mix up answers). With
- * `migrate`, the missing schema migrations are applied before it returns. A failure closes
- * whatever was already opened.
- *
- * @throws EmbeddedStoreMissingError when an embedded store does not exist and `create` is false.
- */
-export async function openStoreTarget(
+/** Opens a store target: how {@link openStoreTarget} and `openAnyStoreTarget` are passed around. */
+export type StoreOpener = (
   target: AnyStoreTarget,
-  options: OpenStoreOptions = {},
-): Promise<StoreHandle> {
-  const create = options.create ?? options.migrate === true;
-  let embedded: EmbeddedStore | undefined;
-  let store: Store | undefined;
-  let describe: string | undefined;
-  let note: string | undefined;
+  options?: OpenStoreOptions,
+) => Promise<StoreHandle>;
+
+/** The embedded store was asked of a build that does not carry it (the worker image, the Lambda). */
+export class EmbeddedStoreUnavailableError extends StoreConfigError {
+  constructor(readonly dataDir: string) {
+    super(
+      `the embedded store (COPILOT_DATA_DIR=${dataDir}) is not part of this build: ` +
+        'set COPILOT_DATABASE_URL or COPILOT_DSQL_ENDPOINT (`copilot dev` runs the embedded store)',
+    );
+    this.name = 'EmbeddedStoreUnavailableError';
+  }
+}
+
+/**
+ * Opens a PostgreSQL or DSQL target and, with `migrate`, applies the missing schema migrations
+ * before it returns. A failure closes whatever was already opened.
+ *
+ * @throws EmbeddedStoreUnavailableError for an embedded target: open those with
+ *   `openAnyStoreTarget` (`embedded.ts`), which only the CLI and `copilot dev` import.
+ */
+export const openStoreTarget: StoreOpener = async (target, options = {}) => {
+  if (target.dialect === 'embedded') throw new EmbeddedStoreUnavailableError(target.dataDir);
+  const store = await openStore(target);
   try {
-    if (target.dialect === 'embedded') {
-      const location = locateEmbeddedStore(target.dataDir);
-      describe = describeStoreTarget({ dialect: 'embedded', dataDir: location.dataDir });
-      if (location.namedParent !== undefined)
-        note =
-          `${location.namedParent} is the layout an older \`copilot dev --data-dir\` wrote: ` +
-          `using the store in ${location.dataDir} (name that directory to silence this)`;
-      embedded = await startEmbeddedStore({ dataDir: location.dataDir, create });
-      store = await openStore({ dialect: 'pglite', url: embedded.url });
-    } else store = await openStore(target);
     if (options.migrate === true) await runMigrations(store.sql, store.dialect);
   } catch (error) {
-    await store?.close().catch(() => {});
-    await embedded?.close().catch(() => {});
+    await store.close().catch(() => {});
     throw error;
   }
-  const opened = store;
-  const started = embedded;
-  return {
-    store: opened,
-    describe: describe ?? opened.target,
-    ...(note === undefined ? {} : { note }),
-    close: async () => {
-      try {
-        await opened.close();
-      } finally {
-        await started?.close();
-      }
-    },
-  };
-}
+  return { store, describe: store.target, close: () => store.close() };
+};

@@ -5,11 +5,16 @@ import { describe, expect, it } from 'vitest';
 import { CliError } from '../../bin/cli-support.js';
 import { resolveDbTarget } from '../../bin/commands/db.js';
 import { ConfigurationError } from '../../shared/errors.js';
-import { EmbeddedStoreMissingError, locateEmbeddedStore } from '../../shared/store/embedded.js';
+import {
+  EmbeddedStoreMissingError,
+  locateEmbeddedStore,
+  openAnyStoreTarget,
+} from '../../shared/store/embedded.js';
 import { StoreConfigError } from '../../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION } from '../../shared/store/migrations.js';
 import {
   describeStoreTarget,
+  EmbeddedStoreUnavailableError,
   openStoreTarget,
   storeTargetFromEnv,
 } from '../../shared/store/target.js';
@@ -201,9 +206,9 @@ describe('locateEmbeddedStore', () => {
   });
 });
 
-describe('openStoreTarget', () => {
+describe('openAnyStoreTarget', () => {
   it('starts an embedded store, migrates it on request, and closes both', async () => {
-    const handle = await openStoreTarget(
+    const handle = await openAnyStoreTarget(
       { dialect: 'embedded', dataDir: 'memory://' },
       { migrate: true },
     );
@@ -222,23 +227,26 @@ describe('openStoreTarget', () => {
     const dir = mkdtempSync(join(tmpdir(), 'copilot-target-'));
     try {
       const store = join(dir, 'store');
-      const missing = await openStoreTarget({ dialect: 'embedded', dataDir: store }).catch(
+      const missing = await openAnyStoreTarget({ dialect: 'embedded', dataDir: store }).catch(
         (e: unknown) => e,
       );
       expect(missing).toBeInstanceOf(EmbeddedStoreMissingError);
       expect(missing).toBeInstanceOf(ConfigurationError);
       expect(existsSync(store)).toBe(false);
       await expect(
-        openStoreTarget({ dialect: 'embedded', dataDir: store }, { migrate: true, create: false }),
+        openAnyStoreTarget(
+          { dialect: 'embedded', dataDir: store },
+          { migrate: true, create: false },
+        ),
       ).rejects.toThrow(EmbeddedStoreMissingError);
-      const created = await openStoreTarget(
+      const created = await openAnyStoreTarget(
         { dialect: 'embedded', dataDir: store },
         { migrate: true },
       );
       await created.close();
       expect(created.describe).toBe(`embedded PGlite in ${store}`);
       // Now it exists, a reader opens it (and the schema is there).
-      const read = await openStoreTarget({ dialect: 'embedded', dataDir: store });
+      const read = await openAnyStoreTarget({ dialect: 'embedded', dataDir: store });
       try {
         expect(read.note).toBeUndefined();
         const [row] = await read.store.sql<
@@ -254,6 +262,33 @@ describe('openStoreTarget', () => {
   });
 
   it('rejects an unusable target with StoreConfigError', async () => {
+    await expect(openAnyStoreTarget({ dialect: 'postgres', url: 'not a url' })).rejects.toThrow(
+      StoreConfigError,
+    );
+  });
+});
+
+describe('openStoreTarget (server stores only: the worker image and the Lambda)', () => {
+  it('refuses an embedded target with a message naming the server variables, creating nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'copilot-target-'));
+    try {
+      const store = join(dir, 'store');
+      const error = await openStoreTarget(
+        { dialect: 'embedded', dataDir: store },
+        { migrate: true },
+      ).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EmbeddedStoreUnavailableError);
+      expect(error).toBeInstanceOf(ConfigurationError);
+      expect((error as Error).message).toContain(
+        'set COPILOT_DATABASE_URL or COPILOT_DSQL_ENDPOINT',
+      );
+      expect(existsSync(store)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rejects an unusable server target with StoreConfigError', async () => {
     await expect(openStoreTarget({ dialect: 'postgres', url: 'not a url' })).rejects.toThrow(
       StoreConfigError,
     );

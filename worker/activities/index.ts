@@ -29,6 +29,7 @@ import {
   recordEvaluation,
   recordLogPatterns,
 } from '../../shared/store/writes.js';
+import type { WorkerMetrics } from '../metrics.js';
 import type { SignalSource } from '../sources/types.js';
 import type {
   CopilotActivities,
@@ -60,6 +61,11 @@ export interface ActivityDeps {
   readonly retentionDays?: number;
   /** How old the newest stored evaluation may be for a new run to resume from it. @default 3 intervals, ≥ 60 s */
   readonly staleness?: StalenessPolicy;
+  /**
+   * Told of each evaluation newly written (`stored: 'inserted'`): the worker's CloudWatch metric
+   * (`worker/metrics.ts`). @default - nothing is reported (`copilot dev`, tests)
+   */
+  readonly metrics?: WorkerMetrics;
 }
 
 /** A cycle whose evaluation could not be stored: it still counts, and travels inline. */
@@ -214,6 +220,9 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
           ...resumedFrom,
         };
       }
+      // Only a new row counts: a duplicate is this cycle's earlier attempt, already counted when
+      // it was written; a conflict or a failure wrote nothing of ours.
+      if (write.outcome === 'inserted') deps.metrics?.evaluationStored(input.cluster);
       return { summary: { ...summary, evaluationId }, stored: write.outcome, ...resumedFrom };
     },
 

@@ -4,7 +4,7 @@ import { signalById } from '../../../shared/signals/catalog.js';
 import { SIG } from '../../../shared/signals/ids.js';
 import type { SignalDef } from '../../../shared/signals/types.js';
 import { loadWorkerSettings } from '../../../worker/config.js';
-import { createConfiguredSource } from '../../../worker/runtime.js';
+import { createConfiguredSources } from '../../../worker/runtime.js';
 
 /**
  * The worker's metrics source as the settings build it, against a local server that answers the
@@ -58,27 +58,52 @@ async function fakePrometheus(): Promise<{ url: string; headers: IncomingHttpHea
 const AT = Date.UTC(2026, 0, 5, 0, 30);
 const THROUGHPUT = signalById(SIG.throughput) as SignalDef;
 
-describe('createConfiguredSource', () => {
+describe('createConfiguredSources', () => {
   it('sends the credentials of a user:password@ PROMETHEUS_URL as basic auth', async () => {
     const { url, headers } = await fakePrometheus();
     const settings = loadWorkerSettings({
       PROMETHEUS_URL: url.replace('http://', 'http://user:p%40ss@'),
     });
-    const source = createConfiguredSource(settings);
-    const snap = await source.snapshot(AT, [THROUGHPUT]);
-    await source.close();
-    expect(source.kind).toBe('prometheus');
-    expect(snap.values[SIG.throughput]).toEqual({ status: 'ok', value: 4 });
+    const sources = await createConfiguredSources(settings);
+    expect([...sources.keys()]).toEqual(['local']);
+    const source = sources.get('local');
+    const snap = await source?.snapshot(AT, [THROUGHPUT]);
+    await source?.close();
+    expect(source?.kind).toBe('prometheus');
+    expect(snap?.values[SIG.throughput]).toEqual({ status: 'ok', value: 4 });
     // The dialect probe and the query both carry it.
     expect(headers.map((h) => h.authorization)).toEqual(
       Array(2).fill(`Basic ${Buffer.from('user:p@ss').toString('base64')}`),
     );
   });
 
-  it('still signs with SigV4 for an AMP workspace', () => {
+  it('still signs with SigV4 for an AMP workspace', async () => {
     const settings = loadWorkerSettings({
       AMP_WORKSPACE_URL: 'https://aps-workspaces.eu-west-1.amazonaws.com/workspaces/ws-1',
     });
-    expect(createConfiguredSource(settings).kind).toBe('amp');
+    expect((await createConfiguredSources(settings)).get('local')?.kind).toBe('amp');
+  });
+
+  it('opens one source per COPILOT_CLUSTERS entry, each reading its own Prometheus', async () => {
+    const eu = await fakePrometheus();
+    const us = await fakePrometheus();
+    const settings = loadWorkerSettings({
+      COPILOT_CLUSTERS: JSON.stringify([
+        { name: 'prod-eu', prometheusUrl: eu.url.replace('http://', 'http://eu:pw@') },
+        { name: 'prod-us', prometheusUrl: us.url },
+        {
+          name: 'prod-ap',
+          ampWorkspaceUrl: 'https://aps-workspaces.ap-south-1.amazonaws.com/workspaces/ws-2',
+        },
+      ]),
+    });
+    const sources = await createConfiguredSources(settings);
+    expect([...sources.keys()]).toEqual(['prod-eu', 'prod-us', 'prod-ap']);
+    expect(sources.get('prod-ap')?.kind).toBe('amp');
+    await sources.get('prod-us')?.snapshot(AT, [THROUGHPUT]);
+    for (const s of sources.values()) await s.close();
+    // prod-us asked its own server only (probe + query, no credentials); prod-eu asked nothing.
+    expect(us.headers.map((h) => h.authorization)).toEqual([undefined, undefined]);
+    expect(eu.headers).toEqual([]);
   });
 });
