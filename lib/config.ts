@@ -106,6 +106,11 @@ export const PresetSchema = z.strictObject({
     throttleRate: z.number().int().min(1),
     throttleBurst: z.number().int().min(1),
   }),
+  /**
+   * ECS Container Insights (per-task metrics, `RunningTaskCount`). Billed as custom metrics; off,
+   * the no-running-task alarms watch the free AWS/ECS service metrics instead.
+   */
+  containerInsights: z.boolean(),
   /** Days logs are kept (container, Lambda, access, flow logs). */
   logRetentionDays: z.union([
     z.literal(7),
@@ -121,8 +126,8 @@ export type Preset = z.infer<typeof PresetSchema>;
 
 /**
  * `dev`: cost first — one NAT gateway, no interface endpoints, Fargate Spot, the smallest tasks,
- * Temporal's database on one RDS t4g.micro instance, a week of logs, everything but the state
- * store deleted with the stack. `prod`: a NAT gateway per AZ and interface endpoints (AWS traffic
+ * Temporal's database on one RDS t4g.micro instance, no Container Insights, a week of logs,
+ * everything but the state store deleted with the stack. `prod`: a NAT gateway per AZ and interface endpoints (AWS traffic
  * stays in the VPC), on-demand Fargate, two workers, Temporal on Aurora Serverless v2 with a
  * reader in another AZ, deletion protection and snapshots, 90 days of logs.
  */
@@ -143,6 +148,7 @@ export const PRESETS: Readonly<Record<'dev' | 'prod', Preset>> = {
     },
     worker: { cpu: 512, memoryMiB: 1024, desiredCount: 1, spot: true },
     api: { throttleRate: 20, throttleBurst: 40 },
+    containerInsights: false,
     logRetentionDays: 7,
     retainOnDelete: false,
   },
@@ -162,6 +168,7 @@ export const PRESETS: Readonly<Record<'dev' | 'prod', Preset>> = {
     },
     worker: { cpu: 1024, memoryMiB: 2048, desiredCount: 2, spot: false },
     api: { throttleRate: 50, throttleBurst: 100 },
+    containerInsights: true,
     logRetentionDays: 90,
     retainOnDelete: true,
   },
@@ -173,6 +180,7 @@ const DeepPartialPresetSchema = z.strictObject({
   worker: PresetSchema.shape.worker.partial().optional(),
   api: PresetSchema.shape.api.partial().optional(),
   logRetentionDays: PresetSchema.shape.logRetentionDays.optional(),
+  containerInsights: z.boolean().optional(),
   retainOnDelete: z.boolean().optional(),
 });
 

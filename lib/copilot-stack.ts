@@ -1,4 +1,4 @@
-import { CfnOutput, RemovalPolicy, Stack, type StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, type StackProps, Validations } from 'aws-cdk-lib';
 import { InstanceType as Ec2InstanceType } from 'aws-cdk-lib/aws-ec2';
 import {
   Cluster,
@@ -76,9 +76,19 @@ export class CopilotStack extends Stack {
     });
     this.cluster = new Cluster(this, 'Cluster', {
       vpc: this.network.vpc,
-      containerInsightsV2: ContainerInsights.ENABLED,
+      containerInsightsV2: s.containerInsights
+        ? ContainerInsights.ENABLED
+        : ContainerInsights.DISABLED,
       enableFargateCapacityProviders: true,
     });
+    if (!s.containerInsights)
+      Validations.of(this.cluster).acknowledge({
+        id: 'AwsSolutions::AwsSolutions-ECS4',
+        reason:
+          "the dev preset's cost choice: Container Insights bills each of its per-cluster, " +
+          'per-service and per-task metrics; the no-running-task alarms watch the free AWS/ECS ' +
+          'service metrics instead (the prod preset turns it on)',
+      });
 
     this.temporal = new TemporalServer(this, 'Temporal', {
       cluster: this.cluster,
@@ -202,6 +212,7 @@ export class CopilotStack extends Stack {
       })),
       ...(config.alarmEmail === undefined ? {} : { alarmEmail: config.alarmEmail }),
       removalPolicy,
+      containerInsights: s.containerInsights,
     });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -32,6 +32,34 @@ export function silencePeriodSeconds(intervalSeconds: number): number {
   return Math.ceil((3 * intervalSeconds) / 60) * 60;
 }
 
+/**
+ * A metric that has no datapoint, or a value under 1, when `service` has no running task:
+ * Container Insights' `RunningTaskCount` when the cluster has it; otherwise the free `AWS/ECS`
+ * service metric `CPUUtilization`, which running tasks report every minute (its sample count),
+ * and which goes silent when none runs.
+ */
+export function runningTasks(service: FargateService, containerInsights: boolean): Metric {
+  const dimensionsMap = {
+    ClusterName: service.cluster.clusterName,
+    ServiceName: service.serviceName,
+  };
+  return containerInsights
+    ? new Metric({
+        namespace: 'ECS/ContainerInsights',
+        metricName: 'RunningTaskCount',
+        dimensionsMap,
+        statistic: 'Minimum',
+        period: Duration.minutes(1),
+      })
+    : new Metric({
+        namespace: 'AWS/ECS',
+        metricName: 'CPUUtilization',
+        dimensionsMap,
+        statistic: 'SampleCount',
+        period: Duration.minutes(1),
+      });
+}
+
 export interface WatchdogProps {
   /** The worker service: an alarm when it has no running task. */
   readonly worker: FargateService;
@@ -54,11 +82,17 @@ export interface WatchdogProps {
   readonly api5xxThreshold?: number;
   /** What deleting the stack does to the topic's key. @default RemovalPolicy.DESTROY */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * Whether the ECS cluster has Container Insights (then `RunningTaskCount` is watched; otherwise
+   * the services' own `CPUUtilization` sample count).
+   * @default true
+   */
+  readonly containerInsights?: boolean;
 }
 
 /**
  * Watching the watcher: CloudWatch alarms, all on one encrypted SNS topic, when the worker or the
- * Temporal server has no running task (Container Insights `RunningTaskCount`), when a monitored
+ * Temporal server has no running task ({@link runningTasks}), when a monitored
  * cluster has had no evaluation stored for three intervals (the worker's `EvaluationsStored`
  * EMF metric; no data counts as breaching, since a dead worker emits nothing), and when the API
  * answers 5xx.
@@ -102,16 +136,7 @@ export class Watchdog extends Construct {
       notify(
         new Alarm(this, alarmId, {
           alarmDescription: description,
-          metric: new Metric({
-            namespace: 'ECS/ContainerInsights',
-            metricName: 'RunningTaskCount',
-            dimensionsMap: {
-              ClusterName: service.cluster.clusterName,
-              ServiceName: service.serviceName,
-            },
-            statistic: 'Minimum',
-            period: Duration.minutes(1),
-          }),
+          metric: runningTasks(service, props.containerInsights ?? true),
           comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
           threshold: 1,
           evaluationPeriods: 2,

@@ -577,23 +577,39 @@ describe('watchdog', () => {
 
   it('alarms when the worker or the Temporal server has no running task, and on API 5xx', () => {
     expect(Object.keys(alarms)).toHaveLength(3 + devConfig.clusters.length);
-    devT.resourcePropertiesCountIs(
-      'AWS::CloudWatch::Alarm',
-      {
-        Namespace: 'ECS/ContainerInsights',
-        MetricName: 'RunningTaskCount',
-        ComparisonOperator: 'LessThanThreshold',
-        Threshold: 1,
-        TreatMissingData: 'breaching',
-      },
-      2,
-    );
+    // dev: no Container Insights; the services' own CPUUtilization goes silent with no task.
+    for (const [t, metric] of [
+      [devT, { Namespace: 'AWS/ECS', MetricName: 'CPUUtilization', Statistic: 'SampleCount' }],
+      [
+        prodT,
+        {
+          Namespace: 'ECS/ContainerInsights',
+          MetricName: 'RunningTaskCount',
+          Statistic: 'Minimum',
+        },
+      ],
+    ] as const) {
+      t.resourcePropertiesCountIs(
+        'AWS::CloudWatch::Alarm',
+        {
+          ...metric,
+          Dimensions: Match.arrayWith([Match.objectLike({ Name: 'ServiceName' })]),
+          ComparisonOperator: 'LessThanThreshold',
+          Threshold: 1,
+          TreatMissingData: 'breaching',
+        },
+        2,
+      );
+    }
     devT.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Namespace: 'AWS/ApiGateway',
       MetricName: '5xx',
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
     });
     devT.hasResourceProperties('AWS::ECS::Cluster', {
+      ClusterSettings: [{ Name: 'containerInsights', Value: 'disabled' }],
+    });
+    prodT.hasResourceProperties('AWS::ECS::Cluster', {
       ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }],
     });
   });

@@ -113,18 +113,29 @@ async function evaluationBytes(): Promise<string> {
     try {
       const cluster = await ensureCluster(store.sql, 'cost');
       await recordEvaluations(store.sql, engineRun().records(cluster.id));
-      const [row] = await store.sql<{ n: string; text: string; stored: string }[]>`
+      const [row] = await store.sql<
+        { n: string; text: string; stored: string; sparkline: string; timeline: string }[]
+      >`
         SELECT count(*) AS n,
           avg(octet_length(evaluation) + octet_length(signal_values)
             + coalesce(octet_length(signal_status), 0) + octet_length(workflow_id)
             + coalesce(octet_length(run_id), 0) + octet_length(state) + octet_length(reason)
             + octet_length(scale_band) + octet_length(bottleneck)
             + coalesce(octet_length(previous_state), 0)) AS text,
-          avg(pg_column_size(evaluations.*)) AS stored
+          avg(pg_column_size(evaluations.*)) AS stored,
+          avg(octet_length(signal_values) + coalesce(octet_length(signal_status), 0) + 24) AS sparkline,
+          avg(octet_length(state) + octet_length(reason) + octet_length(scale_band)
+            + octet_length(bottleneck) + coalesce(octet_length(previous_state), 0) + 48) AS timeline
         FROM evaluations`;
       // UUIDs (2 × 16), four timestamps, cycle, interval and a boolean: ~90 bytes beside the text.
       const bytes = Math.round(Number(row?.text) + 90);
-      return `stored evaluation: ${bytes.toLocaleString('en')} bytes as written (text columns + ~90 B fixed), ${Math.round(Number(row?.stored)).toLocaleString('en')} B after PostgreSQL's compression; mean of ${row?.n} engine cycles (healthy, persistence pressure, recovery)`;
+      const n = (v: string | undefined) => Math.round(Number(v)).toLocaleString('en');
+      return (
+        `stored evaluation: ${bytes.toLocaleString('en')} bytes as written (text columns + ~90 B fixed), ` +
+        `${n(row?.stored)} B after PostgreSQL's compression; the columns a sparkline reads ` +
+        `(signal values and status, time, keys): ${n(row?.sparkline)} B; a timeline row's ` +
+        `columns: ${n(row?.timeline)} B; mean of ${row?.n} engine cycles (healthy, persistence pressure, recovery)`
+      );
     } finally {
       await store.close();
     }
