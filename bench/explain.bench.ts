@@ -152,7 +152,7 @@ export async function explainBench(): Promise<string[]> {
     );
     process.env.AWS_ACCESS_KEY_ID ??= 'AKIDEXAMPLE';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY';
-    const deps = openExplainer(config, async () => NO_USAGE);
+    const deps = { ...openExplainer(config), usageSince: async () => NO_USAGE };
     const snapshotUsage = () => new Map([...fake.usage].map(([k, u]) => [k, { ...u }]));
 
     const byScenario: { name: string; explanation: number; calls: CallUsage[] }[] = [];

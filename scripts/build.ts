@@ -291,6 +291,13 @@ export async function buildWorker(
 
   const dirs = dependencyClosure(bundle.externals);
   copyPackages(dirs, outDir);
+  // The runbook corpus the explainer's local index reads (COPILOT_RUNBOOKS_DIR's default,
+  // `docs/rag` under the image's working directory): grounding without a knowledge base, and
+  // the fallback when Retrieve fails.
+  cpSync(join(root, 'docs/rag'), join(outDir, 'docs/rag'), {
+    recursive: true,
+    filter: (src) => statSync(src).isDirectory() || src.endsWith('.md'),
+  });
   const direct: Record<string, string> = {};
   for (const name of bundle.externals) {
     const dir = resolvePackageDir(name, root);

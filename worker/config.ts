@@ -10,6 +10,7 @@ import {
 } from '../shared/models/freshness.js';
 import { type AnyStoreTarget, storeTargetFromEnv } from '../shared/store/target.js';
 import { describeFirstIssue } from '../shared/zod-issues.js';
+import { type ExplainerConfig, parseExplainerEnv } from './explain/config.js';
 import { type MetricsTarget, selectMetricsSource } from './sources/select.js';
 
 /**
@@ -122,6 +123,8 @@ export interface WorkerSettings {
    * as current): the readers' rule, from the same variables the API reads.
    */
   readonly staleness: StalenessPolicy;
+  /** Who explains and with what (worker/explain/config.ts): the rules unless Bedrock is asked for. */
+  readonly explainer: ExplainerConfig;
 }
 
 /** The store the environment names; COPILOT_DATA_DIR has a default, so there always is one. */
@@ -262,5 +265,8 @@ export function loadWorkerSettings(source: NodeJS.ProcessEnv = process.env): Wor
     intervalMs: env.COPILOT_INTERVAL_SECONDS * 1000,
     storeTarget,
     staleness: stalenessOf(env),
+    // Unknown models, profiles without the model, Bedrock without a region: refused here, at
+    // start-up (ConfigurationError, exit 2), not at the first state change.
+    explainer: parseExplainerEnv(source),
   };
 }

@@ -6,9 +6,12 @@ import { type LocalApi, startLocalApi } from '../lambda/local-server.js';
 import { ConfigurationError, messageOf } from '../shared/errors.js';
 import type { DecisionSummary } from '../shared/health/decide.js';
 import { locateEmbeddedStore, openAnyStoreTarget } from '../shared/store/embedded.js';
+import { clusterIdFor } from '../shared/store/ids.js';
+import { latestAssessment } from '../shared/store/reads.js';
 import type { StoreHandle } from '../shared/store/target.js';
 import { ConfigError, loadWorkerSettings, type WorkerSettings } from './config.js';
 import { DEMO_NAMESPACE, startDemo } from './demo/demo.js';
+import { describeExplainer } from './explain/config.js';
 import { freePort } from './free-port.js';
 import {
   type Runtime as CopilotRuntime,
@@ -43,6 +46,8 @@ export type DevStackEvent =
       readonly address: string;
       readonly store: string;
       readonly metrics: string;
+      /** Who explains (`describeExplainer`): the rules over local runbooks, or Bedrock. */
+      readonly explainer: string;
     }
   | { readonly kind: 'store-note'; readonly note: string }
   | { readonly kind: 'api-ready'; readonly url: string }
@@ -51,6 +56,14 @@ export type DevStackEvent =
   | { readonly kind: 'demo-switched'; readonly starved: boolean; readonly why: string }
   | { readonly kind: 'demo-switch-failed'; readonly message: string }
   | { readonly kind: 'evaluation'; readonly evaluation: DecisionSummary }
+  | {
+      /** A new assessment was stored: the words for the newest change, and what they rest on. */
+      readonly kind: 'explained';
+      readonly explainer: string;
+      readonly summary: string;
+      readonly fallbackReason: string | null;
+      readonly sources: readonly string[];
+    }
   | { readonly kind: 'stop-failed'; readonly part: DevStackPart; readonly message: string };
 
 /** Options of {@link startDevStack}. */
@@ -336,7 +349,13 @@ export async function startDevStack(options: DevStackOptions = {}): Promise<DevS
       },
     );
     const metrics = [...sources.values()].map((source) => source.kind).join(', ');
-    emit({ kind: 'worker-ready', address, store: store.describe, metrics });
+    emit({
+      kind: 'worker-ready',
+      address,
+      store: store.describe,
+      metrics,
+      explainer: describeExplainer(settings.explainer),
+    });
 
     // The JSON API for Grafana: the same handler as in Lambda, on the store the worker writes.
     const api = await start(
@@ -481,6 +500,7 @@ function watchEvaluations(
   const observer = runtime.client.workflow.getHandle(workflowIds(cluster).observer);
   const retryMs = Math.min(1_000, intervalMs / 2);
   let lastCycle = -1;
+  let lastAssessment: string | null = null;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<void> = Promise.resolve();
@@ -495,6 +515,23 @@ function watchEvaluations(
       }
     } catch {
       /* the observer may be between runs (continue-as-new); the next query catches up */
+    }
+    try {
+      // The explanation of a change lands a moment after its evaluation (an assessment child):
+      // seen at this or the next cycle's poll.
+      const a = await latestAssessment(runtime.store.sql, clusterIdFor(cluster));
+      if (!stopped && a !== null && a.id !== lastAssessment) {
+        lastAssessment = a.id;
+        emit({
+          kind: 'explained',
+          explainer: a.explainer,
+          summary: a.summary,
+          fallbackReason: a.fallback_reason,
+          sources: [...new Set(a.details.sources.map((x) => x.source))],
+        });
+      }
+    } catch {
+      /* the store may be busy; the next poll catches up */
     }
     if (!stopped)
       timer = setTimeout(() => {

@@ -9,6 +9,7 @@ import { openStoreTarget, type StoreHandle, type StoreOpener } from '../shared/s
 import { createActivities, type LogPatternSource } from './activities/index.js';
 import { lokiPatternSource } from './activities/log-patterns.js';
 import type { WorkerSettings } from './config.js';
+import { openExplainer } from './explain/config.js';
 import type { WorkerMetrics } from './metrics.js';
 import { createLokiSource, type LokiSource } from './sources/loki.js';
 import { openMetricsSource } from './sources/select.js';
@@ -182,6 +183,7 @@ export async function createRuntime(
         logsFor: (cluster) => logs.get(cluster),
         retentionDays: settings.env.COPILOT_RETENTION_DAYS,
         staleness: settings.staleness,
+        explainer: openExplainer(settings.explainer),
         ...(options.metrics === undefined ? {} : { metrics: options.metrics }),
       }),
       maxCachedWorkflows: cachedWorkflowsFor(settings.clusters.length),

@@ -53,7 +53,12 @@ function lineOf(event: DevStackEvent): string {
     case 'store-note':
       return `copilot dev: ${event.note}`;
     case 'worker-ready':
-      return `copilot dev: Temporal at ${event.address}, store: ${event.store}, metrics: ${event.metrics}`;
+      return `copilot dev: Temporal at ${event.address}, store: ${event.store}, metrics: ${event.metrics}\ncopilot dev: explanations: ${event.explainer}`;
+    case 'explained':
+      return (
+        `copilot dev: explained (${event.explainer}${event.fallbackReason === null ? '' : `; fallback: ${event.fallbackReason}`}): ${event.summary}` +
+        (event.sources.length === 0 ? '' : `\ncopilot dev:   runbooks: ${event.sources.join(', ')}`)
+      );
     case 'api-ready':
       return `copilot dev: JSON API on ${event.url} (try ${event.url}/status)`;
     case 'observing':

@@ -58,7 +58,7 @@ export async function explainSteps(
 ): Promise<Map<number, ExplanationLine>> {
   const config = options.config ?? DEFAULT_ENGINE_CONFIG;
   let spent: ExplainerUsage = NO_USAGE;
-  const deps = openExplainer(explainer, async () => spent);
+  const deps = { ...openExplainer(explainer), usageSince: async () => spent };
   const out = new Map<number, ExplanationLine>();
   for (const i of chosen) {
     const step = steps[i];

@@ -112,6 +112,8 @@ describe('Dockerfile (the worker image)', () => {
     // Everything out, then what the build reads back in: never node_modules, dist or a store.
     expect(ignore[0]).toBe('*');
     for (const kept of ignore.slice(1)) expect(kept).not.toMatch(/node_modules|dist|\.copilot/);
+    // The runbooks the build copies into the image for the explainer's local index.
+    expect(ignore).toContain('!docs/rag/');
     const scripts = (
       JSON.parse(readFileSync(resolve(root, 'package.json'), 'utf8')) as {
         scripts: Record<string, string>;

@@ -54,11 +54,19 @@ describe('the worker build (dist/worker)', () => {
   it('holds the bundle, the prebuilt workflows and only the packages they load', () => {
     const dir = build.file.replace(/main\.mjs$/, '');
     expect(readdirSync(dir).sort()).toEqual([
+      'docs',
       'main.mjs',
       'node_modules',
       'package.json',
       'workflow-bundle.js',
     ]);
+    // The runbooks the explainer grounds in without a knowledge base, and nothing else of docs/.
+    expect(readdirSync(join(dir, 'docs'))).toEqual(['rag']);
+    expect(readdirSync(join(dir, 'docs/rag')).sort()).toEqual(
+      readdirSync('docs/rag')
+        .filter((f) => f.endsWith('.md'))
+        .sort(),
+    );
     // The SDK stays external (a native module, workflow threads started from its own files).
     expect(build.externals).toEqual([
       '@temporalio/activity',
@@ -86,6 +94,12 @@ describe('the worker build (dist/worker)', () => {
     expect(
       build.inputs.filter((i) => /pglite|dev-stack|temporal-cli|@temporalio\/testing/.test(i)),
     ).toEqual([]);
+    // The image's build context holds worker/ and shared/ only (.dockerignore): the entry must
+    // not reach beyond them, or `docker build` fails where this test passed.
+    const dirs = new Set(
+      build.inputs.filter((i) => !i.startsWith('node_modules/')).map((i) => i.split('/')[0]),
+    );
+    expect([...dirs].sort()).toEqual(['shared', 'worker']);
     // Only this platform's native core: the others are ~27 MB each.
     const releases = readdirSync(join(dir, 'node_modules/@temporalio/core-bridge/releases'));
     expect(releases).toEqual([prebuiltTarget()]);
@@ -93,15 +107,19 @@ describe('the worker build (dist/worker)', () => {
 
   it('observes every configured cluster against Temporal and PostgreSQL, then stops on SIGTERM', async () => {
     const clusters = ['build-a', 'build-b'];
-    const worker = startNode([build.file], {
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: 'copilot-build-test',
-      COPILOT_DATABASE_URL: pg.url,
-      COPILOT_CLUSTERS: JSON.stringify(
-        clusters.map((name) => ({ name, scrapeUrls: [temporal.metricsUrl] })),
-      ),
-      COPILOT_INTERVAL_SECONDS: '1',
-    });
+    const worker = startNode(
+      [build.file],
+      {
+        TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_TASK_QUEUE: 'copilot-build-test',
+        COPILOT_DATABASE_URL: pg.url,
+        COPILOT_CLUSTERS: JSON.stringify(
+          clusters.map((name) => ({ name, scrapeUrls: [temporal.metricsUrl] })),
+        ),
+        COPILOT_INTERVAL_SECONDS: '1',
+      },
+      build.file.replace(/main\.mjs$/, ''),
+    );
     try {
       // Two cycles of each cluster stored: observation cycles completed, end to end.
       const counts = await worker.waitFor((stdout) => {
@@ -109,6 +127,15 @@ describe('the worker build (dist/worker)', () => {
         return clusters.every((n) => (c.get(n) ?? 0) >= 2) ? c : undefined;
       });
       expect([...counts.keys()].sort()).toEqual(clusters);
+      // Each cluster's first state is explained by an assessment child: wait for both rows
+      // before stopping the worker (bounded; no timing is asserted).
+      for (let i = 0; i < 120; i++) {
+        const [row] = await store.sql<{ n: number }[]>`
+          SELECT count(DISTINCT cluster_id)::int AS n FROM assessments
+          WHERE cluster_id IN ${store.sql(clusters.map(clusterIdFor))}`;
+        if ((row?.n ?? 0) === clusters.length) break;
+        await new Promise((r) => setTimeout(r, 250));
+      }
     } finally {
       worker.child.kill('SIGTERM');
     }
@@ -121,6 +148,20 @@ describe('the worker build (dist/worker)', () => {
       expect(rows[0]?.n).toBeGreaterThanOrEqual(evaluationsStored(worker.stdout()).get(name) ?? 0);
       // The dev server's own metrics are real ones: the engine judged them, not blind.
       expect(rows[0]?.states).not.toContain('unknown');
+    }
+    // The first state of each cluster was explained by the rules, grounded in the runbooks the
+    // build carries (the process ran in the build directory, as in the image's WORKDIR).
+    for (const name of clusters) {
+      const assessed = await store.sql<
+        { explainer: string; reason: string | null; sources: string[] }[]
+      >`
+        SELECT explainer, reason, array(
+          SELECT s->>'source' FROM jsonb_array_elements(details::jsonb->'sources') s) AS sources
+        FROM assessments WHERE cluster_id = ${clusterIdFor(name)} ORDER BY created_at LIMIT 1`;
+      expect(assessed[0]?.explainer).toBe('rules');
+      expect(assessed[0]?.reason).not.toBeNull();
+      expect(assessed[0]?.sources.length).toBeGreaterThan(0);
+      for (const source of assessed[0]?.sources ?? []) expect(source).toMatch(/^docs\/rag\//);
     }
   });
 

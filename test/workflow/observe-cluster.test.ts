@@ -24,7 +24,7 @@ import {
 } from '../../worker/workflows/messages.js';
 import type { observeClusterWorkflow } from '../../worker/workflows/observe-cluster.js';
 import type { scheduledAssessmentWorkflow } from '../../worker/workflows/scheduled-assessment.js';
-import { HEALTHY, type Spec, snapshot, withSpec } from '../helpers/snapshots.js';
+import { HEALTHY, IDLE, type Spec, snapshot, withSpec } from '../helpers/snapshots.js';
 import { startFakeLoki } from '../support/loki-server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -187,6 +187,59 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
     const issues = await store.sql<{ issue_key: string }[]>`
       SELECT issue_key FROM issues WHERE cluster_id = ${clusterIdFor(cluster)}`;
     expect(issues.map((i) => i.issue_key)).toEqual(['stressed.persistence_latency']);
+  });
+
+  it('re-words a change of reason within a state once it holds (healthy → idle), not a one-cycle flap', async () => {
+    const cluster = 'wf-reason';
+    // happy/healthy ×2, one idle cycle (a flap), healthy, then idle for good.
+    scripts.set(
+      cluster,
+      new ScriptedSource([HEALTHY, HEALTHY, IDLE, HEALTHY, IDLE, IDLE, IDLE, IDLE]),
+    );
+    const worker = await newWorker('tq-reason');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-reason',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(async () => (await countRows('evaluations', cluster)) >= 8, 'eight cycles');
+      await eventually(
+        async () => (await countRows('assessments', cluster)) >= 2,
+        'the re-worded assessment',
+      );
+      await handle.terminate('test done');
+    });
+    const reasons = await store.sql<{ reason: string }[]>`
+      SELECT reason FROM evaluations
+      WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY observed_at LIMIT 6`;
+    expect(reasons.map((r) => r.reason)).toEqual([
+      'healthy',
+      'healthy',
+      'idle',
+      'healthy',
+      'idle',
+      'idle',
+    ]);
+    const assessments = await store.sql<
+      { health_state: string; reason: string; summary: string; observed_at: Date }[]
+    >`
+      SELECT a.health_state, a.reason, a.summary, e.observed_at FROM assessments a
+      JOIN evaluations e ON e.id = a.evaluation_id
+      WHERE a.cluster_id = ${clusterIdFor(cluster)} ORDER BY a.created_at`;
+    // The first state, then idle once it held for two cycles (the sixth), nothing for the flap.
+    expect(assessments.map((a) => [a.health_state, a.reason])).toEqual([
+      ['happy', 'healthy'],
+      ['happy', 'idle'],
+    ]);
+    expect(assessments[1]?.summary).toMatch(/^Happy: the cluster is idle/);
+    const sixth = await store.sql<{ observed_at: Date }[]>`
+      SELECT observed_at FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)}
+      ORDER BY observed_at OFFSET 5 LIMIT 1`;
+    expect(assessments[1]?.observed_at.getTime()).toBe(sixth[0]?.observed_at.getTime());
   });
 
   it('carries the engine state across continue-as-new: critical after 3 cycles spanning runs', async () => {

@@ -1,6 +1,5 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { messageOf } from '../../shared/errors.js';
-import { explainWithRules } from '../../shared/explain/rule-based.js';
 import {
   type EngineConfig,
   type EngineConfigInput,
@@ -17,6 +16,7 @@ import { clusterIdFor, evaluationIdFor } from '../../shared/store/ids.js';
 
 import {
   evaluationById,
+  explainerUsageSince,
   latestAssessment,
   latestEvaluation,
   recentLogPatterns,
@@ -29,6 +29,8 @@ import {
   recordEvaluation,
   recordLogPatterns,
 } from '../../shared/store/writes.js';
+import { type ExplainerTools, openExplainer, parseExplainerEnv } from '../explain/config.js';
+import { explainEvaluation } from '../explain/explainer.js';
 import type { WorkerMetrics } from '../metrics.js';
 import type { SignalSource } from '../sources/types.js';
 import type {
@@ -66,6 +68,11 @@ export interface ActivityDeps {
    * (`worker/metrics.ts`). @default - nothing is reported (`copilot dev`, tests)
    */
   readonly metrics?: WorkerMetrics;
+  /**
+   * Bedrock, the knowledge base and the budget (worker/explain/config.ts `openExplainer`).
+   * @default - the rule-based explainer over the runbooks in `docs/rag` of the working directory
+   */
+  readonly explainer?: ExplainerTools;
 }
 
 /** A cycle whose evaluation could not be stored: it still counts, and travels inline. */
@@ -86,6 +93,12 @@ function failedWrite(
  */
 export function createActivities(deps: ActivityDeps): CopilotActivities {
   const sql = deps.store.sql;
+  // The default explainer's index is built on the first explanation, not at start-up.
+  let tools = deps.explainer;
+  const explainer = (): ExplainerTools => {
+    tools ??= openExplainer(parseExplainerEnv({}));
+    return tools;
+  };
   const registered = new Map<string, Promise<string>>();
   const configs = new Map<string, EngineConfig>();
 
@@ -247,7 +260,29 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
           log.warn('log patterns unavailable for the explanation', { error: messageOf(error) });
         }
       }
-      const x = explainWithRules(evaluation, { logPatterns });
+      const id = await clusterId(input.cluster);
+      // The words before these: a scheduled look at an unchanged happy state needs no model.
+      const previous = await latestAssessment(sql, id).catch((error: unknown) => {
+        log.warn('previous assessment unavailable', { error: messageOf(error) });
+        return null;
+      });
+      const x = await explainEvaluation(
+        {
+          ...explainer(),
+          // The budget is the cluster's, read from its stored assessments: every worker and every
+          // restart shares it.
+          usageSince: (since) => explainerUsageSince(sql, id, since),
+        },
+        {
+          evaluation,
+          trigger: input.trigger,
+          logPatterns,
+          previous:
+            previous === null ? null : { state: previous.health_state, reason: previous.reason },
+        },
+      );
+      if (x.fallbackReason !== null)
+        log.info('explained by the rules', { cluster: input.cluster, why: x.fallbackReason });
       return {
         explained: {
           evaluationId: input.evaluationId,
@@ -257,10 +292,17 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
         summary: x.summary,
         confidence: x.confidence,
         issues: x.issues,
-        explainer: 'rules',
-        modelId: null,
-        inputTokens: 0,
-        outputTokens: 0,
+        explainer: x.explainer,
+        modelId: x.modelId,
+        inputTokens: x.inputTokens,
+        outputTokens: x.outputTokens,
+        cacheReadTokens: x.cacheReadTokens,
+        cacheWriteTokens: x.cacheWriteTokens,
+        llmCalls: x.llmCalls,
+        latencyMs: x.latencyMs,
+        fallbackReason: x.fallbackReason === null ? null : x.fallbackReason.slice(0, 1_000),
+        reason: evaluation.reason,
+        details: x.details,
       };
     },
 
@@ -282,6 +324,15 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
           model_id: e.modelId,
           input_tokens: e.inputTokens,
           output_tokens: e.outputTokens,
+          // Absent from an explanation made by a worker older than these fields (an assessment
+          // in flight across a deploy): stored as unknown rather than invented.
+          cache_read_tokens: e.cacheReadTokens ?? 0,
+          cache_write_tokens: e.cacheWriteTokens ?? 0,
+          llm_calls: e.llmCalls ?? 0,
+          latency_ms: e.latencyMs ?? null,
+          fallback_reason: e.fallbackReason ?? null,
+          reason: e.reason ?? null,
+          ...(e.details === undefined ? {} : { details: e.details }),
           created_at: new Date(e.explained.observedAt).toISOString(),
         },
         issues: e.issues,

@@ -1,7 +1,12 @@
 import type { EngineConfigInput } from '../../shared/health/config.js';
 import type { DecisionSummary } from '../../shared/health/decide.js';
-import type { CarriedState, Evaluation, HealthState } from '../../shared/health/evaluation.js';
-import type { Explainer, Trigger } from '../../shared/models/assessment.js';
+import type {
+  CarriedState,
+  Evaluation,
+  HealthState,
+  StateReason,
+} from '../../shared/health/evaluation.js';
+import type { AssessmentDetails, Explainer, Trigger } from '../../shared/models/assessment.js';
 import type { IssueInput } from '../../shared/models/issue.js';
 
 /*
@@ -93,6 +98,17 @@ export interface ExplainOutput {
   readonly modelId: string | null;
   readonly inputTokens: number;
   readonly outputTokens: number;
+  readonly cacheReadTokens: number;
+  readonly cacheWriteTokens: number;
+  /** Converse calls made (repairs and failed attempts included). */
+  readonly llmCalls: number;
+  readonly latencyMs: number;
+  /** Why the rules answered although Bedrock is configured; null otherwise. */
+  readonly fallbackReason: string | null;
+  /** The engine's reason the words explain. */
+  readonly reason: StateReason;
+  /** Runbook sources, service narratives, dropped issues, depth. */
+  readonly details: AssessmentDetails;
 }
 
 export interface RecordAssessmentInput {

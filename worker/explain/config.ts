@@ -139,15 +139,16 @@ function requireRegion(region: string | undefined, what: string): string {
   return region;
 }
 
+/** The explainer's collaborators but the usage ledger, which belongs to whoever stores usage. */
+export type ExplainerTools = Omit<ExplainerDeps, 'usageSince'>;
+
 /**
  * The explainer's collaborators for a configuration: Bedrock when configured, the knowledge base
- * with the local index as its fallback (or the local index alone). The store's usage reader is the
- * caller's: the worker reads the cluster's assessments, a replay has none.
+ * with the local index as its fallback (or the local index alone). Built once per process; the
+ * caller adds the usage reader (the worker reads each cluster's assessments, a replay counts its
+ * own calls).
  */
-export function openExplainer(
-  config: ExplainerConfig,
-  usageSince: ExplainerDeps['usageSince'],
-): ExplainerDeps {
+export function openExplainer(config: ExplainerConfig): ExplainerTools {
   const local = localKnowledge(config.runbooksDir);
   const knowledge: Knowledge =
     config.knowledgeBase === undefined
@@ -163,7 +164,6 @@ export function openExplainer(
   return {
     knowledge,
     budget: config.budget,
-    usageSince,
     ...(config.bedrock === undefined ? {} : { bedrock: new BedrockConversations(config.bedrock) }),
   };
 }

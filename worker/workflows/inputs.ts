@@ -1,5 +1,5 @@
 import type { EngineConfigInput } from '../../shared/health/config.js';
-import type { CarriedState, Evaluation } from '../../shared/health/evaluation.js';
+import type { CarriedState, Evaluation, StateReason } from '../../shared/health/evaluation.js';
 import type { Trigger } from '../../shared/models/assessment.js';
 import type { AssessmentContextInput } from '../activities/types.js';
 
@@ -25,6 +25,10 @@ export interface ObserveClusterInput {
   readonly cyclesPerRun?: number;
   /** Context handed to change-triggered assessments (the prior art passed none). */
   readonly assessment?: AssessmentContextInput;
+  /** The engine's reason at the last cycle of the previous run (continue-as-new). */
+  readonly lastReason?: StateReason | null;
+  /** The reason the newest assessment this observer started explained (continue-as-new). */
+  readonly assessedReason?: StateReason | null;
 }
 
 export interface AssessHealthInput {

@@ -2,13 +2,14 @@ import {
   ActivityFailure,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
-import type { CarriedState } from '../../shared/health/evaluation.js';
+import type { CarriedState, StateReason } from '../../shared/health/evaluation.js';
 import type { CopilotActivities, CycleSummary, ObserveCycleOutput } from '../activities/types.js';
 import { startAssessment } from './assess-health.js';
 import type { ObserveClusterInput } from './inputs.js';
@@ -71,6 +72,10 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
   const cyclesPerRun = Math.max(1, input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN);
   const startCycle = cycle;
   let current: CycleSummary | null = null;
+  // The previous cycle's reason, and the reason the newest assessment explained: a new reason
+  // within the same state is re-worded too, once it has held for two cycles.
+  let lastReason: StateReason | null = input.lastReason ?? null;
+  let assessedReason: StateReason | null = input.assessedReason ?? null;
 
   setHandler(currentEvaluationQuery, () => current);
   setHandler(
@@ -134,7 +139,21 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
       // Every change of state is explained, including the first one a fresh observer sees (from
       // nothing to its first state), so /status has a summary within a cycle of starting. A run
       // resumed from the store compares with the stored state, so a restart explains nothing new.
-      if (summary.changed) {
+      // A change of reason within a state (healthy → idle, debouncing → sustained) is re-worded
+      // as well: the words explain the reason, and a summary saying "every gate passes" under an
+      // `idle` status is the lag the prior art showed. Only once the new reason has held for two
+      // cycles, so a reason flapping every cycle does not start an assessment every cycle; not
+      // before this observer started one (a restarted run knows no assessed reason); and not in
+      // histories recorded before this rule (patched).
+      const reworded =
+        !summary.changed &&
+        assessedReason !== null &&
+        summary.reason === lastReason &&
+        summary.reason !== assessedReason &&
+        patched('reword-on-reason-change');
+      lastReason = summary.reason;
+      if (summary.changed || reworded) {
+        assessedReason = summary.reason;
         await startAssessment(`assess-${cluster}-${summary.evaluationId}`, {
           cluster,
           trigger: 'state_change',
@@ -155,6 +174,8 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
         carried,
         cycle,
         continued: true,
+        lastReason,
+        assessedReason,
       });
     }
     await sleep(intervalMs);

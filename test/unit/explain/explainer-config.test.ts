@@ -17,9 +17,8 @@ describe('explainer configuration', () => {
       runbooksDir: '/srv/app/docs/rag',
     });
     expect(describeExplainer(c)).toBe('rules, grounded in local runbooks');
-    expect(openExplainer(c, async () => Promise.reject(new Error('unused'))).bedrock).toBe(
-      undefined,
-    );
+    expect(openExplainer(c).bedrock).toBe(undefined);
+    expect(openExplainer(c).knowledge.kind).toBe('local');
   });
 
   it('reads Bedrock settings, profile ids and the budget', () => {
@@ -53,7 +52,7 @@ describe('explainer configuration', () => {
     expect(describeExplainer(c)).toBe(
       'bedrock in eu-west-1 (dispatcher eu.anthropic.claude-sonnet-4-5-20250929-v1:0, researcher eu.anthropic.claude-opus-4-6-v1; 6 calls and 50000 tokens per cluster per hour, $2.5 a day), grounded in knowledge base ABCDE12345, rules as fallback',
     );
-    const deps = openExplainer(c, async () => Promise.reject(new Error('unused')));
+    const deps = openExplainer(c);
     expect(deps.bedrock?.models.researcher).toBe('eu.anthropic.claude-opus-4-6-v1');
     expect(deps.knowledge.kind).toBe('knowledge-base');
   });

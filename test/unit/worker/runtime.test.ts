@@ -20,7 +20,8 @@ describe('startOptionsFor', () => {
       ]),
       COPILOT_INTERVAL_SECONDS: '20',
       TEMPORAL_TASK_QUEUE: 'q',
-      COPILOT_KB_ID: 'kb-1',
+      COPILOT_KB_ID: 'KB12345678',
+      AWS_REGION: 'us-east-1',
     });
     expect(startOptionsFor({ logsEnabled: new Set(['eu']) }, settings)).toEqual([
       {
@@ -29,7 +30,7 @@ describe('startOptionsFor', () => {
         intervalMs: 20_000,
         engineConfig: { band: { initial: 'mid-scale' } },
         logsEnabled: true,
-        knowledgeBaseId: 'kb-1',
+        knowledgeBaseId: 'KB12345678',
       },
       {
         cluster: 'us',
@@ -37,7 +38,7 @@ describe('startOptionsFor', () => {
         intervalMs: 20_000,
         engineConfig: {},
         logsEnabled: false,
-        knowledgeBaseId: 'kb-1',
+        knowledgeBaseId: 'KB12345678',
       },
     ]);
   });
