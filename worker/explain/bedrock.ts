@@ -31,7 +31,7 @@ export interface BedrockSettings {
   readonly dispatcherModel: string;
   readonly researcherModel: string;
   readonly profilePrefix: ProfilePrefix;
-  /** Per Converse call, ms; a slower answer is a timeout and the rule-based words answer. @default 30_000 */
+  /** Per Converse call, ms; a slower answer is a timeout and the rule-based words answer. @default 45_000 */
   readonly timeoutMs?: number;
   /** Credentials for tests; production uses the default chain (the task role). */
   readonly credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
@@ -100,7 +100,7 @@ export class BedrockConversations {
       // HTTP/1.1: the runtime client defaults to HTTP/2 for its streaming operations, which
       // Converse does not need; one handler for production and the local endpoint the tests use.
       requestHandler: new NodeHttpHandler({
-        requestTimeout: settings.timeoutMs ?? 30_000,
+        requestTimeout: settings.timeoutMs ?? 45_000,
         connectionTimeout: 5_000,
       }),
     });
@@ -150,7 +150,7 @@ export class BedrockConversations {
     usage: Usage,
   ): Promise<z.output<S>> {
     const messages: Message[] = [{ role: 'user', content: [{ text: prompt }] }];
-    const timeoutMs = this.settings.timeoutMs ?? 30_000;
+    const timeoutMs = this.settings.timeoutMs ?? 45_000;
     let problem = '';
     for (let attempt = 0; attempt < 2; attempt++) {
       const out = await this.client

@@ -29,8 +29,11 @@ export const ExplainerEnvSchema = z.object({
   COPILOT_BEDROCK_RESEARCHER_MODEL: z.string().min(1).default(DEFAULT_RESEARCHER_MODEL),
   /** The cross-region inference profile prefix (`global`, `us`, `eu`, `jp`, `apac`, `none`). */
   COPILOT_BEDROCK_PROFILE: ProfilePrefixSchema.default('us'),
-  /** Per Converse call; slower is a timeout and the rules answer. */
-  COPILOT_BEDROCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(300_000).default(30_000),
+  /**
+   * Per Converse call; slower is a timeout and the rules answer. A deep answer from Opus is up to
+   * 3,000 tokens (~40 s at its output speed); the explain activity allows four such calls.
+   */
+  COPILOT_BEDROCK_TIMEOUT_MS: z.coerce.number().int().min(1_000).max(45_000).default(45_000),
   /** Model calls per cluster per hour before the rules answer alone. */
   COPILOT_EXPLAIN_CALLS_PER_HOUR: z.coerce
     .number()

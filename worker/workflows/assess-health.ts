@@ -21,9 +21,11 @@ export const STORE_ACTIVITY_OPTIONS = {
 } as const satisfies ActivityOptions;
 
 const { explain } = proxyActivities<CopilotActivities>({
-  // An LLM explainer may take a while; the rule-based fallback inside the activity bounds it.
-  startToCloseTimeout: '90s',
-  scheduleToCloseTimeout: '3m',
+  // Bedrock makes at most four calls (dispatcher, researcher, one repair each), each bounded by
+  // COPILOT_BEDROCK_TIMEOUT_MS (45 s), plus a retrieval (10 s): 190 s at worst, and any failure
+  // falls back to the rules inside the activity, so this timeout is a last resort.
+  startToCloseTimeout: '200s',
+  scheduleToCloseTimeout: '7m',
   retry: { maximumAttempts: 2, initialInterval: '2s' },
 });
 const { recordAssessment } = proxyActivities<CopilotActivities>({

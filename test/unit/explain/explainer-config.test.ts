@@ -43,7 +43,7 @@ describe('explainer configuration', () => {
         endpoint: 'http://127.0.0.1:9999',
         dispatcherModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
         researcherModel: 'anthropic.claude-opus-4-6-v1',
-        timeoutMs: 30_000,
+        timeoutMs: 45_000,
       },
       budget: { callsPerHour: 6, tokensPerHour: 50_000, usdPerDay: 2.5 },
       knowledgeBase: { id: 'ABCDE12345', region: 'eu-west-1' },
@@ -74,6 +74,8 @@ describe('explainer configuration', () => {
     [{ ...BEDROCK, COPILOT_EXPLAIN_CALLS_PER_HOUR: '-1' }, /COPILOT_EXPLAIN_CALLS_PER_HOUR/],
     [{ ...BEDROCK, COPILOT_BEDROCK_ENDPOINT: 'not a url' }, /COPILOT_BEDROCK_ENDPOINT/],
     [{ ...BEDROCK, COPILOT_EXPLAIN_USD_PER_DAY: 'five' }, /COPILOT_EXPLAIN_USD_PER_DAY/],
+    // Four calls of more than 45 s would outlast the explain activity's timeout.
+    [{ ...BEDROCK, COPILOT_BEDROCK_TIMEOUT_MS: '60000' }, /COPILOT_BEDROCK_TIMEOUT_MS/],
   ])('refuses %j at start-up', (env, message) => {
     expect(() => parseExplainerEnv(env)).toThrow(ConfigurationError);
     expect(() => parseExplainerEnv(env)).toThrow(message);
