@@ -3,6 +3,7 @@ import { conditions } from './conditions.js';
 import { engineBench } from './engine.bench.js';
 import { explainBench } from './explain.bench.js';
 import { historyBench } from './history.bench.js';
+import { productionBench } from './production.bench.js';
 import { scrapeBench } from './scrape.bench.js';
 import { sourcesBench } from './sources.bench.js';
 import { storeBench } from './store.bench.js';
@@ -20,6 +21,7 @@ const suites: ReadonlyArray<readonly [string, () => Promise<string[]>]> = [
   ['observer history', historyBench],
   ['worker steady state', workerBench],
   ['JSON API', apiBench],
+  ['production build', productionBench],
   ['explanations (Bedrock, fake server)', explainBench],
 ];
 
