@@ -30,6 +30,8 @@ interface Tally {
   requests: number;
   samples: number;
   peak: number;
+  /** Response bytes (what a NAT gateway or an endpoint meters), without the stats we asked for. */
+  bytes: number;
 }
 
 /** Wraps fetch: Prometheus API requests gain `stats=all`, and their sample counts are summed. */
@@ -48,6 +50,8 @@ function countingFetch(tally: Tally): typeof fetch {
     const json = (await response.clone().json()) as {
       data?: { stats?: { samples?: { totalQueryableSamples?: number; peakSamples?: number } } };
     };
+    const stats = JSON.stringify(json.data?.stats ?? {}).length;
+    tally.bytes += (await response.clone().arrayBuffer()).byteLength - stats;
     tally.requests += 1;
     tally.samples += json.data?.stats?.samples?.totalQueryableSamples ?? 0;
     tally.peak = Math.max(tally.peak, json.data?.stats?.samples?.peakSamples ?? 0);
@@ -60,7 +64,7 @@ async function measure(name: string, documents: string[], at: number): Promise<s
   try {
     const source = createPrometheusSource({ url: prom.url, concurrency: 8 });
     await source.snapshot(at); // the dialect probe and the first cycle
-    const tally: Tally = { requests: 0, samples: 0, peak: 0 };
+    const tally: Tally = { requests: 0, samples: 0, peak: 0, bytes: 0 };
     const saved = globalThis.fetch;
     globalThis.fetch = countingFetch(tally);
     const cycles = 5;
@@ -71,7 +75,8 @@ async function measure(name: string, documents: string[], at: number): Promise<s
       await source.close();
     }
     const perCycle = Math.round(tally.samples / cycles);
-    return `${name}: ${tally.requests / cycles} requests and ${perCycle.toLocaleString('en')} samples processed per cycle (peak ${tally.peak.toLocaleString('en')} in one query); ${SIGNAL_CATALOG.length} catalog signals`;
+    const bytes = Math.round(tally.bytes / cycles).toLocaleString('en');
+    return `${name}: ${tally.requests / cycles} requests, ${bytes} response bytes and ${perCycle.toLocaleString('en')} samples processed per cycle (peak ${tally.peak.toLocaleString('en')} in one query); ${SIGNAL_CATALOG.length} catalog signals`;
   } finally {
     await prom.stop();
   }
