@@ -3,73 +3,115 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { startFakeBedrock } from '../support/bedrock-server.js';
 import { newUserEnv } from '../support/copilot-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'copilot-dev-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/**
- * `npm start` is `copilot dev`: a new user must see a live evaluation of the embedded Temporal
- * server — real dev server, real PGlite store, real worker, its own /metrics scraped — and Ctrl-C
- * must stop everything cleanly.
- */
-describe('copilot dev', () => {
-  it('prints live evaluations of its own Temporal server and stops cleanly on SIGINT', async () => {
-    const env = newUserEnv();
-    const child = spawn(
-      process.execPath,
-      [
-        'bin/copilot.js',
-        'dev',
-        '--data-dir',
-        join(dir, '.copilot'),
-        '--interval',
-        '2',
-        '--api-port',
-        '0',
-      ],
-      {
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    );
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
+/** A running `copilot dev`: its output so far, and a wait for what it must print. */
+interface Dev {
+  readonly out: () => string;
+  readonly exited: Promise<number | null>;
+  /** Resolves with `check`'s value once it is defined; rejects if dev exits first. */
+  until<T>(check: (out: string) => T | undefined, pollMs?: number): Promise<T>;
+  stop(): Promise<number | null>;
+}
+
+function startDev(args: readonly string[], env: NodeJS.ProcessEnv): Dev {
+  const child = spawn(process.execPath, ['bin/copilot.js', 'dev', ...args], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  child.stderr.on('data', (b: Buffer) => {
+    out += b.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    out: () => out,
+    exited,
+    until: (check, pollMs = 250) =>
+      new Promise((resolve, reject) => {
+        const timer = setInterval(() => {
+          const found = check(out);
+          if (found !== undefined) {
+            clearInterval(timer);
+            resolve(found);
+          }
+        }, pollMs);
+        void exited.then((code) => {
+          clearInterval(timer);
+          reject(new Error(`copilot dev exited early (${code}):\n${out}`));
+        });
+      }),
+    stop: () => {
+      child.kill('SIGINT');
+      return exited;
+    },
+  };
+}
+
+const evaluationsIn = (out: string) =>
+  out
+    .split('\n')
+    .filter((l) => l.startsWith('{"timestamp"'))
+    .map(
+      (l) =>
+        JSON.parse(l) as {
+          health_state: string;
+          bottleneck: string;
+          fired_gates: string[];
+          scale_band: string;
+        },
     );
 
-    const lines = await new Promise<Record<string, unknown>[]>((resolve, reject) => {
-      const timer = setInterval(() => {
-        const evaluations = out
-          .split('\n')
-          .filter((l) => l.startsWith('{"timestamp"'))
-          .map((l) => JSON.parse(l) as Record<string, unknown>);
-        if (evaluations.length >= 2) {
-          clearInterval(timer);
-          resolve(evaluations);
-        }
-      }, 250);
-      void exited.then((code) => {
-        clearInterval(timer);
-        reject(new Error(`copilot dev exited early (${code}):\n${out}`));
-      });
+/** The explanations dev printed: explainer, fallback note, summary, and the runbooks cited. */
+const explainedIn = (out: string) =>
+  [
+    ...out.matchAll(
+      /^copilot dev: explained \(([a-z]+)(?:; fallback: ([^)]*))?\): (.*)$(?:\ncopilot dev: {3}runbooks: (.*))?/gm,
+    ),
+  ].map((m) => ({
+    explainer: m[1],
+    fallback: m[2] ?? null,
+    summary: m[3] ?? '',
+    runbooks: m[4]?.split(', ') ?? [],
+  }));
+
+/**
+ * `npm start` is `copilot dev`: a new user must see a live evaluation of the embedded Temporal
+ * server — real dev server, real PGlite store, real worker, its own /metrics scraped — explained
+ * by the rules with the runbooks they rest on, and Ctrl-C must stop everything cleanly.
+ */
+describe('copilot dev', () => {
+  it('prints live evaluations of its own Temporal server, explained with runbooks, and stops cleanly on SIGINT', async () => {
+    const dev = startDev(
+      ['--data-dir', join(dir, '.copilot'), '--interval', '2', '--api-port', '0'],
+      newUserEnv(),
+    );
+    const lines = await dev.until((out) => {
+      const evaluations = evaluationsIn(out);
+      return evaluations.length >= 2 && explainedIn(out).length >= 1 ? evaluations : undefined;
     });
+    const out = dev.out();
+    expect(out).toContain('copilot dev: explanations: rules, grounded in local runbooks');
     // The JSON API serves what the worker stored, on the same store.
     const apiUrl = /JSON API on (http:\/\/127\.0\.0\.1:\d+)/.exec(out)?.[1];
     expect(apiUrl, out).toBeDefined();
     const status = (await (await fetch(`${apiUrl}/status`)).json()) as Record<string, unknown>;
     expect(['happy', 'unknown']).toContain(status.health_state);
     expect(status).toMatchObject({ cluster: 'local', scale_band: expect.any(String) });
-    child.kill('SIGINT');
-    const code = await exited;
-    expect(code, out).toBe(0);
-    expect(out).toContain('copilot dev: stopped');
+    const summary = (await (await fetch(`${apiUrl}/status/summary`)).json()) as {
+      explainer: string;
+      sources: { source: string }[];
+      summary: string;
+    };
+    expect(await dev.stop(), dev.out()).toBe(0);
+    expect(dev.out()).toContain('copilot dev: stopped');
     for (const line of lines) {
       expect(line).toMatchObject({
         scale_band: expect.any(String),
@@ -79,16 +121,73 @@ describe('copilot dev', () => {
       expect(['happy', 'unknown']).toContain(line.health_state);
     }
     expect(lines.some((l) => l.health_state === 'happy')).toBe(true);
+    // The first state, explained by the rules, grounded in the runbook corpus.
+    const [first] = explainedIn(dev.out());
+    expect(first?.explainer).toBe('rules');
+    expect(first?.fallback).toBeNull();
+    expect(first?.summary).toMatch(/^(Happy|Unknown): /);
+    expect(first?.runbooks.length).toBeGreaterThan(0);
+    for (const r of first?.runbooks ?? []) expect(r).toMatch(/^docs\/rag\/[a-z-]+\.md$/);
+    expect(summary.explainer).toBe('rules');
+    expect(summary.sources.length).toBeGreaterThan(0);
+  });
+
+  it('explains with Bedrock when given an endpoint override (the fake Converse server)', async () => {
+    const fake = await startFakeBedrock({
+      converse: (call) =>
+        call.json.toolConfig?.tools[0]?.toolSpec?.name === 'choose_depth'
+          ? { tool: { depth: 'quick', why: 'a fresh cluster, one clear picture' } }
+          : {
+              tool: {
+                summary: 'the dev server runs only the copilot itself.',
+                issues: [],
+                services: [{ service: 'history', narrative: 'History keeps up with a trickle.' }],
+                confidence: 0.6,
+              },
+            },
+    });
+    try {
+      const dev = startDev(
+        ['--data-dir', join(dir, '.copilot-bedrock'), '--interval', '2', '--api-port', '0'],
+        newUserEnv({
+          COPILOT_EXPLAINER: 'bedrock',
+          COPILOT_BEDROCK_ENDPOINT: fake.url,
+          COPILOT_BEDROCK_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
+          AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+        }),
+      );
+      const [first] = await dev.until((out) => {
+        const x = explainedIn(out);
+        return x.length >= 1 ? x : undefined;
+      });
+      expect(await dev.stop(), dev.out()).toBe(0);
+      expect(dev.out()).toMatch(
+        /copilot dev: explanations: bedrock in us-east-1 \(dispatcher us\.anthropic\.claude-sonnet-4-5-20250929-v1:0, researcher us\.anthropic\.claude-opus-4-6-v1;/,
+      );
+      expect(first).toMatchObject({ explainer: 'bedrock', fallback: null });
+      expect(first?.summary).toMatch(
+        /^(Happy|Unknown): the dev server runs only the copilot itself\.$/,
+      );
+      // Both conversations went to the override, signed.
+      expect(fake.converse.map((c) => c.modelId).slice(0, 2)).toEqual([
+        'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+        'us.anthropic.claude-opus-4-6-v1',
+      ]);
+      for (const c of fake.converse.slice(0, 2))
+        expect(String(c.headers.authorization)).toMatch(
+          /^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/bedrock\/aws4_request/,
+        );
+    } finally {
+      await fake.close();
+    }
   });
 });
 
 describe('copilot dev --demo', () => {
-  it('goes from happy to stressed and worker-limited when the demo workers are starved', async () => {
-    const child = spawn(
-      process.execPath,
+  it('goes from happy to stressed and worker-limited when the demo workers are starved, and says why', async () => {
+    const dev = startDev(
       [
-        'bin/copilot.js',
-        'dev',
         '--demo',
         '--data-dir',
         join(dir, '.copilot-demo'),
@@ -99,45 +198,19 @@ describe('copilot dev --demo', () => {
         '--api-port',
         '0',
       ],
-      { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] },
+      process.env,
     );
-    let out = '';
-    child.stdout.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
-    const exited = new Promise<number | null>((resolve) =>
-      child.on('exit', (code) => resolve(code)),
-    );
-    const evaluations = () =>
-      out
-        .split('\n')
-        .filter((l) => l.startsWith('{"timestamp"'))
-        .map(
-          (l) =>
-            JSON.parse(l) as { health_state: string; bottleneck: string; fired_gates: string[] },
-        );
-    await new Promise<void>((resolve, reject) => {
-      const timer = setInterval(() => {
-        if (
-          evaluations().some(
-            (e) => e.health_state === 'stressed' && e.bottleneck === 'worker_limited',
-          )
-        ) {
-          clearInterval(timer);
-          resolve();
-        }
-      }, 500);
-      void exited.then((code) => {
-        clearInterval(timer);
-        reject(new Error(`copilot dev --demo exited early (${code}):\n${out}`));
-      });
-    });
-    child.kill('SIGINT');
-    expect(await exited, out).toBe(0);
-    const es = evaluations();
+    // The stressed verdict, and the words for it (its assessment lands a moment later).
+    const stressed = await dev.until((out) => {
+      const starved = evaluationsIn(out).some(
+        (e) => e.health_state === 'stressed' && e.bottleneck === 'worker_limited',
+      );
+      const words = explainedIn(out).find((x) => x.summary.startsWith('Stressed: '));
+      return starved ? words : undefined;
+    }, 500);
+    expect(await dev.stop(), dev.out()).toBe(0);
+    const out = dev.out();
+    const es = evaluationsIn(out);
     const firstStarved = es.findIndex((e) => e.health_state === 'stressed');
     expect(out).toContain('demo workers STARVED');
     // Happy before the switch; the first non-happy verdict blames the workers, not the server.
@@ -145,5 +218,18 @@ describe('copilot dev --demo', () => {
     expect(es.slice(0, firstStarved).every((e) => e.health_state === 'happy')).toBe(true);
     expect(es[firstStarved]).toMatchObject({ bottleneck: 'worker_limited' });
     expect(es[firstStarved]?.fired_gates).toContain('stressed.schedule_to_start');
+    // The rules name the firing gate and cite a runbook written for it.
+    expect(stressed?.summary).toContain('(stressed.schedule_to_start)');
+    expect(stressed?.summary).toMatch(/Bottleneck: worker-limited\./);
+    expect(stressed?.summary).toMatch(/Runbook: "[^"]+"/);
+    expect(
+      stressed?.runbooks.some((r) =>
+        [
+          'docs/rag/worker-scaling.md',
+          'docs/rag/sticky-cache-tuning.md',
+          'docs/rag/matching-backlog-and-sync-match.md',
+        ].includes(r),
+      ),
+    ).toBe(true);
   });
 });

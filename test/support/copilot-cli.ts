@@ -212,6 +212,8 @@ export function newUserEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
     'COPILOT_DSQL_ENDPOINT',
     'COPILOT_DATA_DIR',
     'COPILOT_API_KEY',
+    'COPILOT_EXPLAINER',
+    'COPILOT_KB_ID',
   ])
     delete env[k];
   return { ...env, ...extra };
