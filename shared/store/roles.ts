@@ -103,12 +103,27 @@ export interface RolesReport {
   readonly unmapped: readonly string[];
 }
 
+/** Runs one role statement. */
+export type StatementRunner = (sql: Sql, statement: string) => Promise<unknown>;
+
+/** How {@link setupRoles} and {@link dropRoles} run. */
+export interface RolesOptions {
+  readonly retry?: RetryOptions;
+  /**
+   * Runs each statement. The tests put DSQL's `AWS IAM` statements through a PostgreSQL stand-in
+   * here (DSQL cannot run on the test machines).
+   * @default each statement in a transaction of its own, retried on conflicts
+   */
+  readonly execute?: StatementRunner;
+}
+
 /**
  * One statement in a transaction of its own, retried on conflicts: DSQL allows one DDL per
  * transaction and never DDL beside DML; GRANT, CREATE ROLE and AWS IAM GRANT count as DDL there.
  */
-function runStatement(sql: Sql, statement: string, retry: RetryOptions): Promise<unknown> {
-  return withRetry(() => sql.begin((tx) => tx.unsafe(statement)), retry);
+function statementRunner(options: RolesOptions): (sql: Sql, statement: string) => Promise<unknown> {
+  const execute: StatementRunner = options.execute ?? ((sql, s) => sql.begin((tx) => tx.unsafe(s)));
+  return (sql, statement) => withRetry(() => execute(sql, statement), options.retry ?? {});
 }
 
 /** Which of `names` exist as tables in the current schema. */
@@ -159,9 +174,10 @@ export async function setupRoles(
   sql: Sql,
   dialect: Dialect,
   bindings: RoleBindings = {},
-  retry: RetryOptions = {},
+  options: RolesOptions = {},
 ): Promise<RolesReport> {
   checkDialect(dialect, bindings);
+  const run = statementRunner(options);
   const created: CopilotRoleName[] = [];
   const mapped: string[] = [];
   const unmapped: string[] = [];
@@ -169,25 +185,25 @@ export async function setupRoles(
     const { name } = COPILOT_ROLES[role];
     if (!(await roleExists(sql, name))) {
       try {
-        await runStatement(sql, createRoleStatement(role), retry);
+        await run(sql, createRoleStatement(role));
         created.push(name);
       } catch (error) {
         // A concurrent setup created it a moment earlier (42710 duplicate_object): fine.
         if (!(await roleExists(sql, name))) throw error;
       }
     }
-    for (const statement of grantStatements(role)) await runStatement(sql, statement, retry);
+    for (const statement of grantStatements(role)) await run(sql, statement);
     if (dialect !== 'dsql') continue;
     const wanted = new Set(bindings[role] ?? []);
     const current = new Set(await iamMappings(sql, name));
     for (const arn of wanted) {
       if (current.has(arn)) continue;
-      await runStatement(sql, iamGrantStatement(role, arn), retry);
+      await run(sql, iamGrantStatement(role, arn));
       mapped.push(`${name}=${arn}`);
     }
     for (const arn of current) {
       if (wanted.has(arn)) continue;
-      await runStatement(sql, iamRevokeStatement(role, arn), retry);
+      await run(sql, iamRevokeStatement(role, arn));
       unmapped.push(`${name}=${arn}`);
     }
   }
@@ -202,22 +218,21 @@ export async function setupRoles(
 export async function dropRoles(
   sql: Sql,
   dialect: Dialect,
-  retry: RetryOptions = {},
+  options: RolesOptions = {},
 ): Promise<CopilotRoleName[]> {
   checkDialect(dialect, {});
+  const run = statementRunner(options);
   const dropped: CopilotRoleName[] = [];
   for (const role of COPILOT_ROLE_KEYS) {
     const { name } = COPILOT_ROLES[role];
     if (!(await roleExists(sql, name))) continue;
     if (dialect === 'dsql')
-      for (const arn of await iamMappings(sql, name))
-        await runStatement(sql, iamRevokeStatement(role, arn), retry);
+      for (const arn of await iamMappings(sql, name)) await run(sql, iamRevokeStatement(role, arn));
     // A store whose schema was never set up has nothing to revoke on.
     const tables = await existingTables(sql, [...GRANTED_TABLES, MIGRATIONS_TABLE]);
-    if (tables.length > 0)
-      await runStatement(sql, `REVOKE ALL ON ${tables.join(', ')} FROM ${name}`, retry);
-    await runStatement(sql, `REVOKE USAGE ON SCHEMA public FROM ${name}`, retry);
-    await runStatement(sql, `DROP ROLE IF EXISTS ${name}`, retry);
+    if (tables.length > 0) await run(sql, `REVOKE ALL ON ${tables.join(', ')} FROM ${name}`);
+    await run(sql, `REVOKE USAGE ON SCHEMA public FROM ${name}`);
+    await run(sql, `DROP ROLE IF EXISTS ${name}`);
     dropped.push(name);
   }
   return dropped;

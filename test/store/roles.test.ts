@@ -194,6 +194,92 @@ describe('copilot database roles on PostgreSQL', () => {
   });
 });
 
+/**
+ * DSQL's IAM mapping, stood in for on PostgreSQL: a `sys.iam_pg_role_mappings` table, and the two
+ * `AWS IAM` statements (which PostgreSQL cannot parse) turned into an insert and a delete on it.
+ * Everything else — CREATE ROLE, the grants, the reads of the mappings — runs as written.
+ */
+const dsqlOnPostgres = async (sql: Store['sql'], statement: string) => {
+  const grant = /^AWS IAM GRANT (\w+) TO '([^']+)'$/.exec(statement);
+  if (grant !== null)
+    return sql`INSERT INTO sys.iam_pg_role_mappings (arn, pg_role_name) VALUES (${grant[2] ?? ''}, ${grant[1] ?? ''})`;
+  const revoke = /^AWS IAM REVOKE (\w+) FROM '([^']+)'$/.exec(statement);
+  if (revoke !== null)
+    return sql`DELETE FROM sys.iam_pg_role_mappings WHERE pg_role_name = ${revoke[1] ?? ''} AND arn = ${revoke[2] ?? ''}`;
+  return sql.begin((tx) => tx.unsafe(statement));
+};
+
+describe('copilot database roles with DSQL IAM mappings (stood in for on PostgreSQL)', () => {
+  let pg: TestPostgres;
+  let admin: Store;
+  const worker1 = 'arn:aws:iam::123456789012:role/Copilot-WorkerTaskRole-1';
+  const worker2 = 'arn:aws:iam::123456789012:role/Copilot-WorkerTaskRole-2';
+  const api = 'arn:aws:iam::123456789012:role/Copilot-ApiHandlerRole-1';
+  const mappings = async () =>
+    admin.sql<{ pg_role_name: string; arn: string }[]>`
+      SELECT pg_role_name, arn FROM sys.iam_pg_role_mappings ORDER BY pg_role_name, arn`;
+
+  beforeAll(async () => {
+    pg = await startTestPostgres();
+    admin = await openStore({ dialect: 'postgres', url: pg.url, max: 2 });
+    await setupSchema({ dialect: 'postgres', url: pg.url });
+    await admin.sql`CREATE SCHEMA sys`;
+    await admin.sql`CREATE TABLE sys.iam_pg_role_mappings (arn TEXT NOT NULL, pg_role_name TEXT NOT NULL)`;
+  });
+  afterAll(async () => {
+    await admin?.close();
+    await pg?.stop();
+  });
+
+  it('maps each role to its IAM roles, once', async () => {
+    const first = await setupRoles(
+      admin.sql,
+      'dsql',
+      { worker: [worker1], api: [api] },
+      { execute: dsqlOnPostgres },
+    );
+    expect(first).toEqual({
+      dialect: 'dsql',
+      created: [WORKER, API],
+      mapped: [`${WORKER}=${worker1}`, `${API}=${api}`],
+      unmapped: [],
+    });
+    const again = await setupRoles(
+      admin.sql,
+      'dsql',
+      { worker: [worker1], api: [api] },
+      { execute: dsqlOnPostgres },
+    );
+    expect(again).toMatchObject({ created: [], mapped: [], unmapped: [] });
+    expect(await mappings()).toEqual([
+      { pg_role_name: API, arn: api },
+      { pg_role_name: WORKER, arn: worker1 },
+    ]);
+  });
+
+  it('moves a mapping to a replaced task role and revokes the old one', async () => {
+    const report = await setupRoles(
+      admin.sql,
+      'dsql',
+      { worker: [worker2], api: [api] },
+      { execute: dsqlOnPostgres },
+    );
+    expect(report).toMatchObject({
+      mapped: [`${WORKER}=${worker2}`],
+      unmapped: [`${WORKER}=${worker1}`],
+    });
+    expect(await mappings()).toEqual([
+      { pg_role_name: API, arn: api },
+      { pg_role_name: WORKER, arn: worker2 },
+    ]);
+  });
+
+  it('dropping the roles revokes their mappings first', async () => {
+    expect(await dropRoles(admin.sql, 'dsql', { execute: dsqlOnPostgres })).toEqual([WORKER, API]);
+    expect(await mappings()).toEqual([]);
+  });
+});
+
 describe('role statements', () => {
   const arn = 'arn:aws:iam::123456789012:role/TemporalSreCopilot-WorkerTaskRole-AbC123';
 
