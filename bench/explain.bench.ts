@@ -5,7 +5,17 @@ import { costOf } from '../shared/explain/models.js';
 import { explainWithRules } from '../shared/explain/rule-based.js';
 import type { Evaluation } from '../shared/health/evaluation.js';
 import { INITIAL_CARRIED_STATE } from '../shared/health/evaluation.js';
-import { HEALTHY, repeat, run, type Spec, withSpec } from '../test/helpers/snapshots.js';
+import {
+  COLLAPSE,
+  HEALTHY,
+  PERSISTENCE_PRESSURE,
+  RETENTION_STORM,
+  repeat,
+  run,
+  type Spec,
+  WORKER_STARVATION,
+  withSpec,
+} from '../test/helpers/snapshots.js';
 import {
   type ConverseCall,
   type ConverseReply,
@@ -34,39 +44,10 @@ const settle = (spec: Spec): Evaluation =>
   run(repeat(spec, 4), undefined, MID).at(-1) as Evaluation;
 
 const SCENARIOS: readonly (readonly [string, Spec])[] = [
-  [
-    'collapse',
-    withSpec(HEALTHY, {
-      throughput: 0.2,
-      processing: 0.3,
-      success: 0,
-      historyBacklog: 700,
-      backlogCount: 400,
-      matchingWorkflowBacklog: 90,
-    }),
-  ],
-  ['persistence pressure', withSpec(HEALTHY, { persistenceLatencyP99: 450 })],
-  [
-    'worker starvation',
-    withSpec(HEALTHY, {
-      matchingActivityBacklog: 200,
-      backlogCount: 900,
-      activitySlotsAvailable: 0,
-      activitySlotsUsed: 200,
-      activityPollers: 4,
-    }),
-  ],
-  [
-    'retention storm',
-    withSpec(HEALTHY, {
-      throughput: 0.5,
-      processing: 0.5,
-      success: 0,
-      deletion: 220,
-      persistenceLatencyP99: 900,
-      backlogCount: 50,
-    }),
-  ],
+  ['collapse', COLLAPSE],
+  ['persistence pressure', PERSISTENCE_PRESSURE],
+  ['worker starvation', WORKER_STARVATION],
+  ['retention storm', RETENTION_STORM],
   ['partial visibility', withSpec(HEALTHY, { historyBacklog: 'error' })],
 ];
 

@@ -54,6 +54,43 @@ export const IDLE: Spec = {
   failed: 'absent',
 };
 
+/*
+ * The engine scenarios the explainers are held to (golden tests, the explanations bench), each a
+ * mid-scale cluster with one story.
+ */
+
+/** Forward progress gone: throughput and processing near zero, history 700 s behind. */
+export const COLLAPSE: Spec = withSpec(HEALTHY, {
+  throughput: 0.2,
+  processing: 0.3,
+  success: 0,
+  historyBacklog: 700,
+  backlogCount: 400,
+  matchingWorkflowBacklog: 90,
+});
+
+/** DSQL persistence p99 at 450 ms against the 200 ms limit. */
+export const PERSISTENCE_PRESSURE: Spec = withSpec(HEALTHY, { persistenceLatencyP99: 450 });
+
+/** Activity tasks wait 200 s: no slot free on four pollers' workers. */
+export const WORKER_STARVATION: Spec = withSpec(HEALTHY, {
+  matchingActivityBacklog: 200,
+  backlogCount: 900,
+  activitySlotsAvailable: 0,
+  activitySlotsUsed: 200,
+  activityPollers: 4,
+});
+
+/** Retention deleting 220 workflows/s: little throughput, slow persistence, real work. */
+export const RETENTION_STORM: Spec = withSpec(HEALTHY, {
+  throughput: 0.5,
+  processing: 0.5,
+  success: 0,
+  deletion: 220,
+  persistenceLatencyP99: 900,
+  backlogCount: 50,
+});
+
 function value(v: number | 'absent' | 'error'): SignalValue {
   if (v === 'absent') return { status: 'absent' };
   if (v === 'error') return { status: 'error', message: 'query failed' };

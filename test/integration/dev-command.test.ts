@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startFakeBedrock } from '../support/bedrock-server.js';
+import { answering, bedrockEnv, startFakeBedrock } from '../support/bedrock-server.js';
 import { newUserEnv } from '../support/copilot-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'copilot-dev-'));
@@ -134,28 +134,14 @@ describe('copilot dev', () => {
 
   it('explains with Bedrock when given an endpoint override (the fake Converse server)', async () => {
     const fake = await startFakeBedrock({
-      converse: (call) =>
-        call.json.toolConfig?.tools[0]?.toolSpec?.name === 'choose_depth'
-          ? { tool: { depth: 'quick', why: 'a fresh cluster, one clear picture' } }
-          : {
-              tool: {
-                summary: 'the dev server runs only the copilot itself.',
-                issues: [],
-                services: [{ service: 'history', narrative: 'History keeps up with a trickle.' }],
-                confidence: 0.6,
-              },
-            },
+      converse: answering('the dev server runs only the copilot itself.', {
+        services: [{ service: 'history', narrative: 'History keeps up with a trickle.' }],
+      }),
     });
     try {
       const dev = startDev(
         ['--data-dir', join(dir, '.copilot-bedrock'), '--interval', '2', '--api-port', '0'],
-        newUserEnv({
-          COPILOT_EXPLAINER: 'bedrock',
-          COPILOT_BEDROCK_ENDPOINT: fake.url,
-          COPILOT_BEDROCK_REGION: 'us-east-1',
-          AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-          AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-        }),
+        newUserEnv(bedrockEnv(fake.url)),
       );
       const [first] = await dev.until((out) => {
         const x = explainedIn(out);

@@ -251,3 +251,39 @@ export async function startFakeBedrock(handlers: {
       }),
   };
 }
+
+/** The dummy credentials every Bedrock test signs with (AWS's documented example pair). */
+export const DUMMY_CREDENTIALS = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+} as const;
+
+/** The environment that points the copilot's explainer at a fake Bedrock (CLI and worker). */
+export function bedrockEnv(url: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  return {
+    COPILOT_EXPLAINER: 'bedrock',
+    COPILOT_BEDROCK_ENDPOINT: url,
+    COPILOT_BEDROCK_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: DUMMY_CREDENTIALS.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: DUMMY_CREDENTIALS.secretAccessKey,
+    ...extra,
+  };
+}
+
+/**
+ * A model that always answers: the dispatcher with `depth`, the researcher with `summary`, no
+ * issues and the given narratives — enough for any state the engine has no problem gate in, and
+ * for tests that only follow where the words went.
+ */
+export function answering(
+  summary: string,
+  options: {
+    readonly depth?: 'quick' | 'deep';
+    readonly services?: readonly { service: string; narrative: string }[];
+  } = {},
+): (call: ConverseCall) => ConverseReply {
+  return (call) =>
+    call.json.toolConfig?.tools[0]?.toolSpec?.name === 'choose_depth'
+      ? { tool: { depth: options.depth ?? 'quick', why: 'one clear picture' } }
+      : { tool: { summary, issues: [], services: options.services ?? [], confidence: 0.7 } };
+}

@@ -6,8 +6,8 @@ import type {
   HealthState,
   StateReason,
 } from '../../shared/health/evaluation.js';
-import type { AssessmentDetails, Explainer, Trigger } from '../../shared/models/assessment.js';
-import type { IssueInput } from '../../shared/models/issue.js';
+import type { Trigger } from '../../shared/models/assessment.js';
+import type { ExplainResult } from '../explain/explainer.js';
 
 /*
  * The contract between workflows and activities. Workflows import these types only; everything
@@ -84,31 +84,16 @@ export interface ExplainInput extends EvaluationRef {
   readonly context?: AssessmentContextInput;
 }
 
-export interface ExplainOutput {
+/** The explainer's result (worker/explain/explainer.ts), with what it explained. */
+export interface ExplainOutput extends ExplainResult {
   /** What was explained, as the engine stored it: the assessment copies the state from here. */
   readonly explained: {
     readonly evaluationId: string;
     readonly state: HealthState;
     readonly observedAt: number;
   };
-  readonly summary: string;
-  readonly confidence: number;
-  readonly issues: IssueInput[];
-  readonly explainer: Explainer;
-  readonly modelId: string | null;
-  readonly inputTokens: number;
-  readonly outputTokens: number;
-  readonly cacheReadTokens: number;
-  readonly cacheWriteTokens: number;
-  /** Converse calls made (repairs and failed attempts included). */
-  readonly llmCalls: number;
-  readonly latencyMs: number;
-  /** Why the rules answered although Bedrock is configured; null otherwise. */
-  readonly fallbackReason: string | null;
   /** The engine's reason the words explain. */
   readonly reason: StateReason;
-  /** Runbook sources, service narratives, dropped issues, depth. */
-  readonly details: AssessmentDetails;
 }
 
 export interface RecordAssessmentInput {

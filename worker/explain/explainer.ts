@@ -104,6 +104,15 @@ export async function explainEvaluation(
     ...(deps.criticalCycles === undefined ? {} : { criticalCycles: deps.criticalCycles }),
   });
   const usage = new Usage();
+  // What this explanation spent, whoever answers: the calls made count even when they failed.
+  const usageSoFar = () => ({
+    inputTokens: usage.inputTokens,
+    outputTokens: usage.outputTokens,
+    cacheReadTokens: usage.cacheReadTokens,
+    cacheWriteTokens: usage.cacheWriteTokens,
+    llmCalls: usage.calls,
+    latencyMs: Math.max(0, Math.round(now() - started)),
+  });
   const ruleAnswer = (
     fallbackReason: string | null,
     depth: AssessmentDetails['depth'],
@@ -113,12 +122,7 @@ export async function explainEvaluation(
     issues: rules.issues,
     explainer: 'rules',
     modelId: null,
-    inputTokens: usage.inputTokens,
-    outputTokens: usage.outputTokens,
-    cacheReadTokens: usage.cacheReadTokens,
-    cacheWriteTokens: usage.cacheWriteTokens,
-    llmCalls: usage.calls,
-    latencyMs: Math.max(0, Math.round(now() - started)),
+    ...usageSoFar(),
     fallbackReason,
     details: { sources: sourcesOf(passages), narratives: {}, dropped: [], depth },
   });
@@ -167,12 +171,7 @@ export async function explainEvaluation(
       issues: grounded.issues,
       explainer: 'bedrock',
       modelId: bedrock.models.researcher,
-      inputTokens: usage.inputTokens,
-      outputTokens: usage.outputTokens,
-      cacheReadTokens: usage.cacheReadTokens,
-      cacheWriteTokens: usage.cacheWriteTokens,
-      llmCalls: usage.calls,
-      latencyMs: Math.max(0, Math.round(now() - started)),
+      ...usageSoFar(),
       fallbackReason: null,
       details: {
         sources: sourcesOf(passages),

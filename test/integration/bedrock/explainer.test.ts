@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NO_USAGE } from '../../../shared/api/mapping.js';
 import { ResearchSchema } from '../../../shared/explain/llm.js';
 import { explainWithRules } from '../../../shared/explain/rule-based.js';
 import { evaluate } from '../../../shared/health/engine.js';
@@ -11,15 +12,13 @@ import { HEALTHY, IDLE, snapshot, withSpec } from '../../helpers/snapshots.js';
 import {
   type ConverseCall,
   type ConverseReply,
+  DUMMY_CREDENTIALS,
   type FakeBedrock,
   startFakeBedrock,
 } from '../../support/bedrock-server.js';
 import { expectSigV4Valid } from '../../support/sigv4.js';
 
-const CREDENTIALS = {
-  accessKeyId: 'AKIDEXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-};
+const CREDENTIALS = DUMMY_CREDENTIALS;
 const REGION = 'us-east-1';
 
 /** A stressed cluster: persistence latency 640 ms against the mid-scale limit of 200 ms. */
@@ -29,15 +28,7 @@ const STRESSED: Evaluation = evaluate(
 );
 const HAPPY: Evaluation = evaluate(null, snapshot(HEALTHY));
 
-const NONE_SPENT: ExplainerUsage = {
-  assessments: 0,
-  bedrock: 0,
-  llmCalls: 0,
-  inputTokens: 0,
-  outputTokens: 0,
-  cacheReadTokens: 0,
-  cacheWriteTokens: 0,
-};
+const NONE_SPENT: ExplainerUsage = NO_USAGE;
 
 /** A local index standing in for the corpus: one passage about persistence latency. */
 const knowledge: Knowledge = {

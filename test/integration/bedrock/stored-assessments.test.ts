@@ -19,6 +19,7 @@ import { HEALTHY, snapshot, withSpec } from '../../helpers/snapshots.js';
 import {
   type ConverseCall,
   type ConverseReply,
+  DUMMY_CREDENTIALS,
   type FakeBedrock,
   startFakeBedrock,
 } from '../../support/bedrock-server.js';
@@ -32,10 +33,6 @@ import { startTestPostgres, type TestPostgres } from '../../support/postgres.js'
  * API's /status/summary serves exactly that.
  */
 
-const CREDENTIALS = {
-  accessKeyId: 'AKIDEXAMPLE',
-  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-};
 /** Persistence p99 at 640 ms against 200 ms: stressed, `stressed.persistence_latency` fires. */
 const STRESSED = withSpec(HEALTHY, { persistenceLatencyP99: 640 });
 // Now, to the second: the budget reads the assessments of the last hour by the instant they
@@ -87,7 +84,7 @@ function activities(budget = DEFAULT_BUDGET): CopilotActivities {
       bedrock: new BedrockConversations({
         region: 'us-east-1',
         endpoint: fake.url,
-        credentials: CREDENTIALS,
+        credentials: DUMMY_CREDENTIALS,
         dispatcherModel: 'anthropic.claude-sonnet-4-5-20250929-v1:0',
         researcherModel: 'anthropic.claude-opus-4-6-v1',
         profilePrefix: 'us',

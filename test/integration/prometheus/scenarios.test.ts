@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { assessAt, replayRange } from '../../../bin/commands/observe.js';
+import type { ExplanationLine } from '../../../bin/commands/replay-explain.js';
 import { DEFAULT_ENGINE_CONFIG } from '../../../shared/health/config.js';
 import type { DecisionSummary } from '../../../shared/health/decide.js';
 import { ENGINE_WIDTH, I, observeAll } from '../../../shared/health/observation.js';
@@ -15,7 +16,7 @@ import {
   SCENARIOS,
   scenarioStartSec,
 } from '../../fixtures/openmetrics/scenarios.js';
-import { startFakeBedrock } from '../../support/bedrock-server.js';
+import { answering, bedrockEnv, startFakeBedrock } from '../../support/bedrock-server.js';
 import { freePort, type LocalPrometheus, startPrometheus } from '../../support/prometheus.js';
 
 const exec = promisify(execFile);
@@ -23,16 +24,7 @@ const exec = promisify(execFile);
 interface ExplainedLine {
   readonly health_state: 'unknown' | 'happy' | 'stressed' | 'critical';
   readonly fired_gates: readonly string[];
-  readonly explanation: {
-    readonly summary: string;
-    readonly explainer: string;
-    readonly model_id: string | null;
-    readonly fallback_reason: string | null;
-    readonly issues: readonly { key: string; severity: string; title: string }[];
-    readonly sources: readonly string[];
-    readonly llm_calls: number;
-    readonly input_tokens: number;
-  };
+  readonly explanation: ExplanationLine;
 }
 const STEP_MS = 30_000;
 const DIALECTS: readonly FixtureServerDialect[] = ['tally', 'otel'];
@@ -303,8 +295,11 @@ describe('assess at one instant', () => {
 });
 
 describe('copilot CLI against real Prometheus', () => {
-  const cli = (args: string[]) =>
-    exec(process.execPath, ['bin/copilot.js', ...args], { cwd: process.cwd() }).then(
+  const cli = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+    exec(process.execPath, ['bin/copilot.js', ...args], {
+      cwd: process.cwd(),
+      env: { ...process.env, ...env },
+    }).then(
       (r) => ({ code: 0, stdout: r.stdout, stderr: r.stderr }),
       (e: { code: number; stdout: string; stderr: string }) => ({
         code: e.code,
@@ -374,25 +369,25 @@ describe('copilot CLI against real Prometheus', () => {
     expect(states).toEqual(['unknown', 'happy', 'stressed', 'critical']);
   });
 
-  it('replay --changes --explain explains each change with the rules, grounded in the runbooks', async () => {
+  /** `copilot replay --changes --explain` over the collapse, as JSON lines. */
+  const replayExplained = async (env: NodeJS.ProcessEnv = {}) => {
     const { from: f, to } = slot('tally', 'throughput-collapse');
-    const r = await cli([
-      'replay',
-      '--prometheus-url',
-      prom.url,
-      '--from',
-      new Date(f).toISOString(),
-      '--to',
-      new Date(to).toISOString(),
-      '--changes',
-      '--explain',
-    ]);
-    expect(r.stderr).toBe('');
+    const range = ['--from', new Date(f).toISOString(), '--to', new Date(to).toISOString()];
+    const r = await cli(
+      ['replay', '--prometheus-url', prom.url, ...range, '--changes', '--explain'],
+      env,
+    );
     expect(r.code).toBe(0);
-    const lines = r.stdout
+    // Nothing of ours on stderr (the AWS SDK warns there about Node 20 when a client is made).
+    expect(r.stderr).not.toMatch(/^copilot:/m);
+    return r.stdout
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l) as ExplainedLine);
+  };
+
+  it('replay --changes --explain explains each change with the rules, grounded in the runbooks', async () => {
+    const lines = await replayExplained();
     expect(lines.map((l) => l.health_state)).toEqual(['unknown', 'happy', 'stressed', 'critical']);
     const word = { unknown: 'Unknown', happy: 'Happy', stressed: 'Stressed', critical: 'Critical' };
     for (const l of lines) {
@@ -414,51 +409,13 @@ describe('copilot CLI against real Prometheus', () => {
 
   it('replay --explain on Bedrock: the model explains until the hourly budget, then the rules', async () => {
     const fake = await startFakeBedrock({
-      converse: (call) =>
-        call.json.toolConfig?.tools[0]?.toolSpec?.name === 'choose_depth'
-          ? { tool: { depth: 'quick', why: 'one clear factor' } }
-          : {
-              tool: {
-                summary: 'the replayed cluster, as the model reads it.',
-                issues: [],
-                services: [],
-                confidence: 0.7,
-              },
-            },
+      converse: answering('the replayed cluster, as the model reads it.'),
     });
     try {
-      const { from: f, to } = slot('tally', 'throughput-collapse');
-      const r = await exec(
-        process.execPath,
-        [
-          'bin/copilot.js',
-          'replay',
-          '--prometheus-url',
-          prom.url,
-          '--from',
-          new Date(f).toISOString(),
-          '--to',
-          new Date(to).toISOString(),
-          '--changes',
-          '--explain',
-        ],
-        {
-          env: {
-            ...process.env,
-            COPILOT_EXPLAINER: 'bedrock',
-            COPILOT_BEDROCK_ENDPOINT: fake.url,
-            COPILOT_BEDROCK_REGION: 'us-east-1',
-            AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE',
-            AWS_SECRET_ACCESS_KEY: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
-            // Two explanations of two calls each, then the budget is spent.
-            COPILOT_EXPLAIN_CALLS_PER_HOUR: '4',
-          },
-        },
+      // Two explanations of two calls each, then the budget is spent.
+      const lines = await replayExplained(
+        bedrockEnv(fake.url, { COPILOT_EXPLAIN_CALLS_PER_HOUR: '4' }),
       );
-      const lines = r.stdout
-        .trim()
-        .split('\n')
-        .map((l) => JSON.parse(l) as ExplainedLine);
       expect(lines.map((l) => l.explanation.explainer)).toEqual([
         'bedrock',
         'bedrock',
@@ -486,10 +443,8 @@ describe('copilot CLI against real Prometheus', () => {
   });
 
   it('replay --explain refuses an unknown model before reading anything', async () => {
-    const r = await exec(
-      process.execPath,
+    const r = await cli(
       [
-        'bin/copilot.js',
         'replay',
         '--prometheus-url',
         prom.url,
@@ -499,17 +454,7 @@ describe('copilot CLI against real Prometheus', () => {
         '2026-01-05T01:00:00Z',
         '--explain',
       ],
-      {
-        env: {
-          ...process.env,
-          COPILOT_EXPLAINER: 'bedrock',
-          COPILOT_BEDROCK_REGION: 'us-east-1',
-          COPILOT_BEDROCK_RESEARCHER_MODEL: 'anthropic.claude-v2',
-        },
-      },
-    ).then(
-      () => ({ code: 0, stderr: '' }),
-      (e: { code: number; stderr: string }) => e,
+      bedrockEnv('http://127.0.0.1:9', { COPILOT_BEDROCK_RESEARCHER_MODEL: 'anthropic.claude-v2' }),
     );
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/unknown Bedrock model "anthropic\.claude-v2": use one of /);

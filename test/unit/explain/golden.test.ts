@@ -10,7 +10,18 @@ import { explainStale } from '../../../shared/explain/stale.js';
 import type { CarriedState, Evaluation } from '../../../shared/health/evaluation.js';
 import { INITIAL_CARRIED_STATE } from '../../../shared/health/evaluation.js';
 import { localKnowledge } from '../../../worker/explain/knowledge.js';
-import { HEALTHY, IDLE, repeat, run, type Spec, withSpec } from '../../helpers/snapshots.js';
+import {
+  COLLAPSE,
+  HEALTHY,
+  IDLE,
+  PERSISTENCE_PRESSURE,
+  RETENTION_STORM,
+  repeat,
+  run,
+  type Spec,
+  WORKER_STARVATION,
+  withSpec,
+} from '../../helpers/snapshots.js';
 
 /*
  * Golden scenarios: the rule-based explainer over the real runbook corpus (docs/rag, through the
@@ -56,45 +67,25 @@ const SCENARIOS: readonly {
 }[] = [
   {
     name: 'a collapse (throughput gone, work piling up in history)',
-    spec: withSpec(HEALTHY, {
-      throughput: 0.2,
-      processing: 0.3,
-      success: 0,
-      historyBacklog: 700,
-      backlogCount: 400,
-      matchingWorkflowBacklog: 90,
-    }),
+    spec: COLLAPSE,
     state: 'critical',
     gate: 'critical.history_backlog',
   },
   {
     name: 'persistence pressure (DSQL p99 at 450 ms)',
-    spec: withSpec(HEALTHY, { persistenceLatencyP99: 450 }),
+    spec: PERSISTENCE_PRESSURE,
     state: 'stressed',
     gate: 'stressed.persistence_latency',
   },
   {
     name: 'worker starvation (activity tasks wait 200 s, no slots left)',
-    spec: withSpec(HEALTHY, {
-      matchingActivityBacklog: 200,
-      backlogCount: 900,
-      activitySlotsAvailable: 0,
-      activitySlotsUsed: 200,
-      activityPollers: 4,
-    }),
+    spec: WORKER_STARVATION,
     state: 'stressed',
     gate: 'stressed.matching_backlog',
   },
   {
     name: 'a retention storm with slow persistence',
-    spec: withSpec(HEALTHY, {
-      throughput: 0.5,
-      processing: 0.5,
-      success: 0,
-      deletion: 220,
-      persistenceLatencyP99: 900,
-      backlogCount: 50,
-    }),
+    spec: RETENTION_STORM,
     state: 'stressed',
     gate: 'stressed.persistence_latency',
   },
@@ -133,8 +124,7 @@ describe('golden explanations over the runbook corpus', () => {
   });
 
   it('a retention storm is named as expected work, and its runbook is among the sources', async () => {
-    const storm = SCENARIOS[3]?.spec as Spec;
-    const e = settle(storm);
+    const e = settle(RETENTION_STORM);
     expect(e.systemBusy).toBe(true);
     const x = await explain(e);
     expect(x.summary).toContain('retention cleanup is running (expected, not a failure)');
@@ -143,7 +133,7 @@ describe('golden explanations over the runbook corpus', () => {
   });
 
   it('worker starvation carries the worker finding and a scale-up, never a scale-down', async () => {
-    const e = settle(SCENARIOS[2]?.spec as Spec);
+    const e = settle(WORKER_STARVATION);
     const x = await explain(e);
     const actions = x.issues.flatMap((i) => i.suggested_actions).filter((a) => a !== undefined);
     expect(actions.some((a) => a.target_service === 'workers' || a.action_type === 'scale')).toBe(

@@ -6,6 +6,7 @@ import { INITIAL_CARRIED_STATE } from '../../../shared/health/evaluation.js';
 import {
   HEALTHY,
   IDLE,
+  RETENTION_STORM,
   repeat,
   run,
   type Spec,
@@ -354,14 +355,7 @@ describe('evaluate: idle, startup and long polls (docs/lessons.md#idle-and-start
 });
 
 describe('evaluate: retention storms (docs/lessons.md#retention-storms-are-work)', () => {
-  const storm = withSpec(HEALTHY, {
-    throughput: 0.5,
-    processing: 0.5,
-    success: 0,
-    deletion: 220,
-    persistenceLatencyP99: 900,
-    backlogCount: 50,
-  });
+  const storm = RETENTION_STORM;
 
   it('is system-busy, never idle, and never critical through throughput', () => {
     const es = run(repeat(storm, 6), undefined, carriedAt({}));
