@@ -211,11 +211,20 @@ export const DeploymentContextSchema = z
         researcherModel: z.string().default(DEFAULT_RESEARCHER_MODEL),
         /** Cross-region inference profile (`us`, `eu`, `global`…), or `none` for in-region. */
         profile: ProfilePrefixSchema.default('us'),
-        /** A Bedrock Knowledge Base id for runbooks (`bedrock:Retrieve`). */
+        /**
+         * An existing Bedrock Knowledge Base id for runbooks (`bedrock:Retrieve`). Unset, the
+         * app creates one from `docs/rag` (`knowledgeBase: 'create'`) in its own stack.
+         */
         knowledgeBaseId: z
           .string()
           .regex(/^[0-9A-Za-z]{10}$/)
           .optional(),
+        /**
+         * `create`: a runbook knowledge base in the `TemporalSreCopilotKnowledgeBase` stack,
+         * ingested on every deploy that changes the corpus (when no id is given and Bedrock
+         * explains); `none`: the worker grounds in the runbooks its image carries.
+         */
+        knowledgeBase: z.enum(['create', 'none']).default('create'),
         /** Model calls per cluster per hour before the rules answer alone. */
         callsPerHour: z.number().int().min(0).optional(),
         /** Tokens per cluster per hour before the rules answer alone. */
@@ -237,6 +246,7 @@ export const DeploymentContextSchema = z
         dispatcherModel: DEFAULT_DISPATCHER_MODEL,
         researcherModel: DEFAULT_RESEARCHER_MODEL,
         profile: 'us',
+        knowledgeBase: 'create',
       }),
     /** An address the alarms mail (an SNS email subscription to confirm). */
     alarmEmail: z.email().optional(),

@@ -147,7 +147,7 @@ describe('cdk-nag', () => {
 });
 
 describe('cdk synth', () => {
-  it('synthesises both stacks offline with the real CLI, AwsSolutions clean', async () => {
+  it('synthesises the three stacks offline with the real CLI, AwsSolutions clean', async () => {
     const out = outdir();
     const r = await exec('npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', out], {
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: '1' },
@@ -164,6 +164,14 @@ describe('cdk synth', () => {
         .map((x) => x.Type)
         .filter((t) => t !== 'AWS::CDK::Metadata');
     expect(types('TemporalSreCopilotStore')).toEqual(['AWS::DSQL::Cluster']);
+    // The runbook knowledge base, created by default, with its ingestion on deploy.
+    for (const type of [
+      'AWS::Bedrock::KnowledgeBase',
+      'AWS::Bedrock::DataSource',
+      'AWS::S3Vectors::Index',
+      'Custom::RunbookIngestion',
+    ])
+      expect(types('TemporalSreCopilotKnowledgeBase')).toContain(type);
     const compute = types('TemporalSreCopilot');
     for (const type of [
       'AWS::ECS::Service',

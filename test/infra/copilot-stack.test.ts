@@ -1,3 +1,4 @@
+import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ApiEnvSchema, parseLambdaApiEnv } from '../../lambda/common/env.js';
@@ -303,10 +304,16 @@ describe('worker', () => {
     expect(worker.environment.COPILOT_DSQL_USER).toBe('copilot_worker');
   });
 
-  it('its task role may do exactly: DbConnect on the store, QueryMetrics on the AMP workspace, InvokeModel on the configured models', () => {
+  it('its task role may do exactly: DbConnect on the store, QueryMetrics on the AMP workspace, InvokeModel on the configured models, Retrieve on the knowledge base', () => {
     const got = roleStatements(devT, workerTaskRole(devT));
     expect(got.flatMap(actionsOf).sort()).toEqual(
-      ['aps:QueryMetrics', 'bedrock:InvokeModel', 'bedrock:InvokeModel', 'dsql:DbConnect'].sort(),
+      [
+        'aps:QueryMetrics',
+        'bedrock:InvokeModel',
+        'bedrock:InvokeModel',
+        'bedrock:Retrieve',
+        'dsql:DbConnect',
+      ].sort(),
     );
     const by = (action: string) => got.filter((s) => actionsOf(s).includes(action));
     expect(by('dsql:DbConnect')[0]?.Resource).toEqual({
@@ -354,6 +361,37 @@ describe('worker', () => {
     expect(JSON.stringify(got)).toContain('inference-profile/eu.anthropic.claude-sonnet-4-5');
     expect(JSON.stringify(got)).not.toContain('opus');
     expect(containerOf(t, 'Worker').environment.COPILOT_KB_ID).toBe('ABCDEFGHIJ');
+  });
+
+  it('creates the runbook knowledge base in its own stack by default, and the worker retrieves from it', () => {
+    const app = buildTestApp();
+    expect(app.knowledgeBase?.stackName).toBe('TemporalSreCopilotKnowledgeBase');
+    const kb = Template.fromStack(app.knowledgeBase as Stack);
+    kb.resourceCountIs('AWS::Bedrock::KnowledgeBase', 1);
+    kb.resourceCountIs('Custom::RunbookIngestion', 1);
+    const t = Template.fromStack(app.copilot);
+    const worker = containerOf(t, 'Worker');
+    // The id crosses stacks as an import of the knowledge base's attribute.
+    expect(worker.environment.COPILOT_KB_ID).toBe('KBDEPLOYED');
+    const retrieve = roleStatements(t, workerTaskRole(t)).filter((s) =>
+      actionsOf(s).includes('bedrock:Retrieve'),
+    );
+    expect(retrieve).toHaveLength(1);
+    expect(JSON.stringify(retrieve[0]?.Resource)).toContain(
+      'TemporalSreCopilotKnowledgeBase:ExportsOutput',
+    );
+  });
+
+  it.each([
+    ['knowledgeBase: none', { knowledgeBase: 'none' }],
+    ['the rule-based explainer', { explainer: 'rules' }],
+    ['an existing knowledge base id', { knowledgeBaseId: 'ABCDEFGHIJ' }],
+  ])('creates no knowledge base stack with %s', (_name, bedrock) => {
+    const app = buildTestApp(configFromCdkJson({ bedrock }));
+    expect(app.knowledgeBase).toBeUndefined();
+    expect(app.app.node.tryFindChild('TemporalSreCopilotKnowledgeBase')).toBeUndefined();
+    const kbId = containerOf(Template.fromStack(app.copilot), 'Worker').environment.COPILOT_KB_ID;
+    expect(kbId).toBe('knowledgeBaseId' in bedrock ? 'ABCDEFGHIJ' : undefined);
   });
 
   it('takes a variable from Secrets Manager when asked, and refuses a name the worker does not read', () => {

@@ -80,11 +80,12 @@ const DEPLOYED = {
   dsqlEndpoint: 'abcdefghijklmnopqrstuvwxyz.dsql.eu-west-1.on.aws',
   dsqlArn: 'arn:aws:dsql:eu-west-1:123456789012:cluster/abcdefghijklmnopqrstuvwxyz',
   secretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:ApiKey-AbCdEf',
+  knowledgeBaseId: 'KBDEPLOYED',
 };
 
 /**
  * A template value as it would be once deployed: pseudo parameters, imports of the store's
- * endpoint and ARN, and references to secrets become plausible literals; anything else is
+ * endpoint and ARN and of the knowledge base's id, and references to secrets become plausible literals; anything else is
  * refused, so a test notices an intrinsic it did not expect.
  */
 export function materialise(value: unknown): string {
@@ -99,6 +100,7 @@ export function materialise(value: unknown): string {
   if (typeof imported === 'string') {
     if (/Endpoint/.test(imported)) return DEPLOYED.dsqlEndpoint;
     if (/ResourceArn/.test(imported)) return DEPLOYED.dsqlArn;
+    if (/KnowledgeBaseId/.test(imported)) return DEPLOYED.knowledgeBaseId;
   }
   const att = v['Fn::GetAtt'] as [string, string] | undefined;
   if (att !== undefined) return `<${att[0]}.${att[1]}>`;
