@@ -8,7 +8,7 @@ import type {
   CdkCustomResourceIsCompleteResponse,
   CdkCustomResourceResponse,
 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { describeFirstIssue } from '../shared/zod-issues.js';
 import {
   createIngestionResource,

@@ -1,5 +1,5 @@
 import type { Sql } from 'postgres';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   NO_USAGE,
   toClustersResponse,

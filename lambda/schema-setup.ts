@@ -1,6 +1,6 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { CdkCustomResourceEvent, CdkCustomResourceResponse } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import { openStore, type Store } from '../shared/store/connection.js';
 import { describeError, errorCode, isUnreachableCode } from '../shared/store/errors.js';
 import { LATEST_SCHEMA_VERSION, runMigrations } from '../shared/store/migrations.js';

@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../shared/errors.js';
 import { type EngineConfigInput, resolveEngineConfig } from '../shared/health/config.js';
 import { ClusterNameSchema } from '../shared/models/cluster.js';

@@ -1,5 +1,5 @@
 import { isIPv4 } from 'node:net';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../../shared/errors.js';
 import {
   StalenessEnvSchema,

@@ -6,7 +6,7 @@ import type {
   CdkCustomResourceIsCompleteResponse,
   CdkCustomResourceResponse,
 } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import {
   getIngestionJob,
   IngestionBusyError,

@@ -1,5 +1,5 @@
 import MiniSearch from 'minisearch';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Evaluation } from '../health/evaluation.js';
 import type { Runbook } from '../kb/corpus.js';
 import { gateTitle } from './rule-based.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Evaluation, HealthState } from '../health/evaluation.js';
 import { GATE_DEFS } from '../health/gates.js';
 import type { IssueInput } from '../models/issue.js';

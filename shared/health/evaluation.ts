@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { SERVICES } from '../signals/types.js';
 import { ObservedStatusSchema } from '../signals/value.js';
 import { ScaleBandSchema } from './config.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError, messageOf } from '../errors.js';
 import { WorkerFindingSchema } from '../health/evaluation.js';
 import { GATE_IDS } from '../health/gates.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HealthStateSchema, StateReasonSchema } from '../health/evaluation.js';
 import { SERVICES } from '../signals/types.js';
 import { UnitIntervalSchema } from './issue.js';

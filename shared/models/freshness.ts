@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Whether the newest evaluation still describes the cluster. The copilot itself can stop (a

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * How often one narrative log pattern was seen in one window. `count_is_lower_bound` is true when

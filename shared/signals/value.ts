@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One signal's value in one observation. Tri-state on purpose: a number, `absent` (the source

@@ -1,5 +1,5 @@
 import type { PendingQuery, Row, Sql } from 'postgres';
-import { z } from 'zod';
+import * as z from 'zod';
 import { SCALE_BANDS } from '../health/config.js';
 import {
   BottleneckSchema,

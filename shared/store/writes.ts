@@ -1,5 +1,5 @@
 import type { Sql, TransactionSql } from 'postgres';
-import { z } from 'zod';
+import * as z from 'zod';
 import { type Evaluation, EvaluationSchema } from '../health/evaluation.js';
 import { type AssessmentInput, AssessmentInputSchema } from '../models/assessment.js';
 import { type Cluster, ClusterNameSchema } from '../models/cluster.js';

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { LocalApi } from '../../lambda/local-server.js';
 import { ROUTES } from '../../lambda/routes.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ROUTES } from '../../lambda/routes.js';
 import { type BundleReport, buildLambdas } from '../../scripts/build.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';

@@ -3,7 +3,7 @@
  * a line that must NOT compile. If a change to `defineRoute` lets such a line compile, the
  * directive itself becomes an error ("unused @ts-expect-error") and the typecheck fails.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoute } from '../../lambda/routes.js';
 import {
   ClusterQuerySchema,

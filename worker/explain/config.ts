@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigurationError } from '../../shared/errors.js';
 import {
   DEFAULT_DISPATCHER_MODEL,

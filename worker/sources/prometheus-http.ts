@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { z } from 'zod';
+import * as z from 'zod';
 import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js';
 import { ConfigurationError, messageOf } from '../../shared/errors.js';
 import { describeFetchError, short } from './fetch-error.js';
