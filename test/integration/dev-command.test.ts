@@ -171,7 +171,7 @@ describe('copilot dev', () => {
 });
 
 describe('copilot dev --demo', () => {
-  it('goes from happy to stressed and worker-limited when the demo workers are starved, and says why', async () => {
+  it('turns stressed and worker-limited once the demo workers are starved, never before, and says why', async () => {
     const dev = startDev(
       [
         '--demo',
@@ -186,30 +186,45 @@ describe('copilot dev --demo', () => {
       ],
       process.env,
     );
-    // The stressed verdict, and the words for it (its assessment lands a moment later).
+    // The worker-limited verdict, and the words for it: its assessment lands a moment later, a
+    // state change or, if the cluster was already stressed, a new cause held for two cycles.
     const stressed = await dev.until((out) => {
       const starved = evaluationsIn(out).some(
         (e) => e.health_state === 'stressed' && e.bottleneck === 'worker_limited',
       );
-      const words = explainedIn(out).find((x) => x.summary.startsWith('Stressed: '));
+      const words = explainedIn(out).find((x) =>
+        x.summary.includes('(stressed.schedule_to_start)'),
+      );
       return starved ? words : undefined;
     }, 500);
     expect(await dev.stop(), dev.out()).toBe(0);
     const out = dev.out();
     const es = evaluationsIn(out);
-    const firstStarved = es.findIndex((e) => e.health_state === 'stressed');
-    expect(out).toContain('demo workers STARVED');
-    // Happy before the switch; the first non-happy verdict blames the workers, not the server.
-    expect(firstStarved, out).toBeGreaterThan(0);
-    expect(es.slice(0, firstStarved).every((e) => e.health_state === 'happy')).toBe(true);
-    expect(es[firstStarved]).toMatchObject({ bottleneck: 'worker_limited' });
-    expect(es[firstStarved]?.fired_gates).toContain('stressed.schedule_to_start');
-    // The rules name the firing gate and cite a runbook written for it.
-    expect(stressed?.summary).toContain('(stressed.schedule_to_start)');
-    expect(stressed?.summary).toMatch(/Bottleneck: worker-limited\./);
-    expect(stressed?.summary).toMatch(/Runbook: "[^"]+"/);
+    const switched = out.indexOf('demo workers STARVED');
+    expect(switched).toBeGreaterThan(0);
+    // Nothing blames the workers before they are starved; the first verdict that does comes after
+    // the switch. (Happy before it, as a rule — but a machine loaded enough to slow the dev
+    // server's own persistence makes it stressed for that, and the copilot rightly says so.) The
+    // first blame may still be happy: worker-side evidence (slots exhausted, tasks waiting) names
+    // the bottleneck a cycle or two before schedule-to-start stays past its gate.
+    const blames = (e: (typeof es)[number]) =>
+      e.bottleneck === 'worker_limited' || e.fired_gates.includes('stressed.schedule_to_start');
+    const firstBlame = es.findIndex(blames);
+    expect(firstBlame, out).toBeGreaterThan(0);
+    expect(out.indexOf(JSON.stringify(es[firstBlame]))).toBeGreaterThan(switched);
+    const verdicts = es.filter(
+      (e) => e.health_state === 'stressed' && e.bottleneck === 'worker_limited',
+    );
     expect(
-      stressed?.runbooks.some((r) =>
+      verdicts.some((e) => e.fired_gates.includes('stressed.schedule_to_start')),
+      out,
+    ).toBe(true);
+    // The rules name the firing gate and cite a runbook written for it.
+    expect(stressed.summary).toMatch(/^Stressed: /);
+    expect(stressed.summary).toMatch(/Bottleneck: worker-limited\./);
+    expect(stressed.summary).toMatch(/Runbook: "[^"]+"/);
+    expect(
+      stressed.runbooks.some((r) =>
         [
           'docs/rag/worker-scaling.md',
           'docs/rag/sticky-cache-tuning.md',

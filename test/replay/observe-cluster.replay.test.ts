@@ -28,6 +28,24 @@ describe('workflow replay', () => {
     ).resolves.toBeUndefined();
   });
 
+  // Histories of the re-wording rules, each behind its patch: the reason-only rule as it shipped
+  // (happy healthy, then idle held two cycles and re-worded), and today's verdict rule (stressed by
+  // persistence, then by starved workers). Each must replay with the rule that wrote it.
+  it.each([
+    ['the reason-only re-wording rule', 'observe-cluster-reason-reword.json'],
+    ['the verdict re-wording rule', 'observe-cluster-verdict-reword.json'],
+  ])('replays a history recorded under %s unchanged', async (_rule, file) => {
+    const recorded = historyFromJSON(
+      JSON.parse(readFileSync(join(here, '../fixtures/histories', file), 'utf8')),
+    );
+    const workflowBundle = await bundleWorkflowCode({
+      workflowsPath: join(here, '../../worker/workflows/index.ts'),
+    });
+    await expect(
+      Worker.runReplayHistory({ workflowBundle }, recorded, `replay-${file}`),
+    ).resolves.toBeUndefined();
+  });
+
   it('fails on a workflow whose commands drifted', async () => {
     const workflowBundle = await bundleWorkflowCode({
       workflowsPath: join(here, '../fixtures/workflows/drifted.ts'),

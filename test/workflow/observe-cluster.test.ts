@@ -24,7 +24,14 @@ import {
 } from '../../worker/workflows/messages.js';
 import type { observeClusterWorkflow } from '../../worker/workflows/observe-cluster.js';
 import type { scheduledAssessmentWorkflow } from '../../worker/workflows/scheduled-assessment.js';
-import { HEALTHY, IDLE, type Spec, snapshot, withSpec } from '../helpers/snapshots.js';
+import {
+  HEALTHY,
+  IDLE,
+  type Spec,
+  snapshot,
+  WORKER_STARVATION,
+  withSpec,
+} from '../helpers/snapshots.js';
 import { startFakeLoki } from '../support/loki-server.js';
 import { startTestPostgres, type TestPostgres } from '../support/postgres.js';
 
@@ -240,6 +247,45 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
       SELECT observed_at FROM evaluations WHERE cluster_id = ${clusterIdFor(cluster)}
       ORDER BY observed_at OFFSET 5 LIMIT 1`;
     expect(assessments[1]?.observed_at.getTime()).toBe(sixth[0]?.observed_at.getTime());
+  });
+
+  it('re-words a new cause within a state: stressed by persistence, then by starved workers', async () => {
+    const cluster = 'wf-cause';
+    scripts.set(
+      cluster,
+      new ScriptedSource([SLOW_PERSISTENCE, SLOW_PERSISTENCE, WORKER_STARVATION]),
+    );
+    const worker = await newWorker('tq-cause');
+    await worker.runUntil(async () => {
+      const handle = await env.client.workflow.start<typeof observeClusterWorkflow>(
+        'observeClusterWorkflow',
+        {
+          taskQueue: 'tq-cause',
+          workflowId: `observe-${cluster}`,
+          args: [{ cluster, intervalMs: 1_000 }],
+        },
+      );
+      await eventually(
+        async () => (await countRows('assessments', cluster)) >= 2,
+        'the assessment of the new cause',
+      );
+      // The verdict rule's history, for the replay test (its patch marker and the second child).
+      const history = await handle.fetchHistory();
+      await handle.terminate('test done');
+      if (process.env.UPDATE_HISTORIES === '1')
+        writeFileSync(
+          join(here, '../fixtures/histories/observe-cluster-verdict-reword.json'),
+          historyToJSON(history),
+        );
+    });
+    const assessments = await store.sql<{ health_state: string; summary: string }[]>`
+      SELECT health_state, summary FROM assessments
+      WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY created_at`;
+    // Same state, same reason (stressed_gates): the words follow the gate that fired.
+    expect(assessments.map((a) => a.health_state)).toEqual(['stressed', 'stressed']);
+    expect(assessments[0]?.summary).toContain('(stressed.persistence_latency)');
+    expect(assessments[1]?.summary).toContain('(stressed.matching_backlog)');
+    expect(assessments[1]?.summary).not.toContain('persistence_latency');
   });
 
   it('carries the engine state across continue-as-new: critical after 3 cycles spanning runs', async () => {

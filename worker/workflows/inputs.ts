@@ -25,9 +25,15 @@ export interface ObserveClusterInput {
   readonly cyclesPerRun?: number;
   /** Context handed to change-triggered assessments (the prior art passed none). */
   readonly assessment?: AssessmentContextInput;
-  /** The engine's reason at the last cycle of the previous run (continue-as-new). */
+  /** The verdict (reason and problem gates) of the previous run's last cycle (continue-as-new). */
+  readonly lastVerdict?: string | null;
+  /** The verdict the newest assessment this observer started explained (continue-as-new). */
+  readonly assessedVerdict?: string | null;
+  /**
+   * The reason-only rule's carried state, in runs started before the verdict rule: read only so
+   * their histories replay; new runs neither need nor carry it.
+   */
   readonly lastReason?: StateReason | null;
-  /** The reason the newest assessment this observer started explained (continue-as-new). */
   readonly assessedReason?: StateReason | null;
 }
 

@@ -39,6 +39,14 @@ const { observeCycle } = proxyActivities<CopilotActivities>({
   retry: { maximumAttempts: 2, initialInterval: '1s', maximumInterval: '5s' },
 });
 
+/** What the words explain: the engine's reason and the problem gates that fired, in order. */
+function verdictOf(s: CycleSummary): string {
+  const problems = s.firedGates.filter(
+    (g) => g.startsWith('critical.') || g.startsWith('stressed.'),
+  );
+  return `${s.reason}:${[...problems].sort().join(',')}`;
+}
+
 function validateSettings(s: ObserverSettings): void {
   if (
     s.intervalMs !== undefined &&
@@ -72,8 +80,14 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
   const cyclesPerRun = Math.max(1, input.cyclesPerRun ?? DEFAULT_CYCLES_PER_RUN);
   const startCycle = cycle;
   let current: CycleSummary | null = null;
-  // The previous cycle's reason, and the reason the newest assessment explained: a new reason
+  // The previous cycle's verdict, and the verdict the newest assessment explained: a new verdict
   // within the same state is re-worded too, once it has held for two cycles.
+  let lastVerdict: string | null = input.lastVerdict ?? null;
+  let assessedVerdict: string | null = input.assessedVerdict ?? null;
+  // Runs recorded before the verdict rule replay with the rule that wrote them: the reason-only
+  // rule behind its own patch, or no re-wording at all. Asked once, before the first command, so
+  // a new run records the marker up front and an old history (which has none there) reads false.
+  const byVerdict = patched('reword-on-verdict-change');
   let lastReason: StateReason | null = input.lastReason ?? null;
   let assessedReason: StateReason | null = input.assessedReason ?? null;
 
@@ -139,20 +153,26 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
       // Every change of state is explained, including the first one a fresh observer sees (from
       // nothing to its first state), so /status has a summary within a cycle of starting. A run
       // resumed from the store compares with the stored state, so a restart explains nothing new.
-      // A change of reason within a state (healthy → idle, debouncing → sustained) is re-worded
-      // as well: the words explain the reason, and a summary saying "every gate passes" under an
-      // `idle` status is the lag the prior art showed. Only once the new reason has held for two
-      // cycles, so a reason flapping every cycle does not start an assessment every cycle; not
-      // before this observer started one (a restarted run knows no assessed reason); and not in
-      // histories recorded before this rule (patched).
+      // A new verdict within a state — another reason (healthy → idle, debouncing → sustained) or
+      // other problem gates (stressed by persistence, then by the workers) — is re-worded as well:
+      // the words name the reason and the firing gates, and a summary saying "every gate passes"
+      // under an `idle` status is the lag the prior art showed. Only once the new verdict has held
+      // for two cycles, so one flapping every cycle does not start an assessment every cycle; not
+      // before this observer started one (a restarted run knows no assessed verdict); and not in
+      // histories recorded before this rule (`byVerdict`).
+      const verdict = verdictOf(summary);
       const reworded =
         !summary.changed &&
-        assessedReason !== null &&
-        summary.reason === lastReason &&
-        summary.reason !== assessedReason &&
-        patched('reword-on-reason-change');
+        (byVerdict
+          ? assessedVerdict !== null && verdict === lastVerdict && verdict !== assessedVerdict
+          : assessedReason !== null &&
+            summary.reason === lastReason &&
+            summary.reason !== assessedReason &&
+            patched('reword-on-reason-change'));
+      lastVerdict = verdict;
       lastReason = summary.reason;
       if (summary.changed || reworded) {
+        assessedVerdict = verdict;
         assessedReason = summary.reason;
         await startAssessment(`assess-${cluster}-${summary.evaluationId}`, {
           cluster,
@@ -174,8 +194,8 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
         carried,
         cycle,
         continued: true,
-        lastReason,
-        assessedReason,
+        lastVerdict,
+        assessedVerdict,
       });
     }
     await sleep(intervalMs);
