@@ -113,11 +113,13 @@ export function createApiHandler(deps: ApiDependencies): ApiHandler {
  * The API key from Secrets Manager. The signer and the credential chain are loaded on the first
  * key check, not at import, so containers in `iam` or plain-key mode never pay for them.
  */
-function secretKey(secretArn: string): () => Promise<string> {
+function secretKey(secretArn: string, endpoint: string | undefined): () => Promise<string> {
   let provider: Promise<() => Promise<string>> | undefined;
   return async () => {
     provider ??= import('./common/secrets.js')
-      .then((m) => m.secretsManagerApiKey({ secretArn }))
+      .then((m) =>
+        m.secretsManagerApiKey({ secretArn, ...(endpoint === undefined ? {} : { endpoint }) }),
+      )
       .catch((error: unknown) => {
         provider = undefined; // a bad ARN or a failed load is retried, not remembered
         throw error;
@@ -136,7 +138,13 @@ function dependenciesFromEnv(env: NodeJS.ProcessEnv): ApiDependencies {
       ? { mode: 'iam' }
       : key !== undefined
         ? { mode: 'api-key', key: async () => key }
-        : { mode: 'api-key', key: secretKey(config.COPILOT_API_KEY_SECRET_ARN ?? '') };
+        : {
+            mode: 'api-key',
+            key: secretKey(
+              config.COPILOT_API_KEY_SECRET_ARN ?? '',
+              config.AWS_ENDPOINT_URL_SECRETS_MANAGER,
+            ),
+          };
   return { store: storeFromEnv(config), auth, staleness: stalenessOf(config) };
 }
 

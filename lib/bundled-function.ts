@@ -7,6 +7,7 @@ import { Architecture, Runtime } from 'aws-cdk-lib/aws-lambda';
 import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { LAMBDA_ESBUILD_ARGS } from './lambda-bundling.js';
 
 /** The repository root (this file is `lib/bundled-function.ts`). */
 export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -101,6 +102,8 @@ export class BundledFunction extends Construct {
         // Everything bundled, the AWS SDK included: the runtime's copy may lack a package we use
         // (@aws-sdk/dsql-signer) or differ in version.
         externalModules: [],
+        // The credential chain for the environment's credentials only (lib/lambda-bundling.ts).
+        esbuildArgs: { ...LAMBDA_ESBUILD_ARGS },
         forceDockerBundling: false,
       },
     });

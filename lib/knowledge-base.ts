@@ -36,6 +36,7 @@ import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { CHUNKING, corpusHash, corpusObjects, readCorpus } from '../shared/kb/corpus.js';
+import { LAMBDA_ESBUILD_ARGS } from './lambda-bundling.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -342,6 +343,8 @@ export class RunbookKnowledgeBase extends Construct {
           mainFields: ['module', 'main'],
           // Bundle the SDK too: the version tested is the version deployed.
           externalModules: [],
+          // The credential chain for the environment's credentials only (lib/lambda-bundling.ts).
+          esbuildArgs: { ...LAMBDA_ESBUILD_ARGS },
           minify: true,
           sourceMap: false,
           banner:

@@ -14,6 +14,7 @@ import { dirname, join, relative, sep } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { type BuildOptions, build, type Metafile, type Plugin } from 'esbuild';
+import { LAMBDA_ALIASES } from '../lib/lambda-bundling.js';
 
 /*
  * The production build (`npm run build`): nothing in production runs through tsx.
@@ -341,6 +342,11 @@ export interface LambdaBuildOptions {
   readonly externalSdk?: boolean;
   /** {@link zodNamespaceImports}; false only to measure what it saves. @default true */
   readonly zodNamespace?: boolean;
+  /**
+   * The default credential chain aliased to the environment's credentials, as deployed
+   * (`lib/lambda-bundling.ts`); false only to measure what it saves. @default true
+   */
+  readonly environmentCredentials?: boolean;
 }
 
 /**
@@ -362,6 +368,9 @@ export async function buildLambdas(
       target: 'node22',
       minify: true,
       external: options.externalSdk === true ? ['@aws-sdk/*'] : [],
+      ...(options.environmentCredentials === false
+        ? {}
+        : { alias: { ...LAMBDA_ALIASES }, absWorkingDir: root }),
       ...(options.zodNamespace === false ? { plugins: [] } : {}),
     });
     out[name] = report(file, result.metafile, `lambda-${name}`, outDir);
@@ -396,6 +405,8 @@ export async function importedPackages(): Promise<string[]> {
     'worker/production.ts',
     'worker/workflows/index.ts',
     ...Object.values(lambdaEntries()),
+    // What the Lambda bundles alias packages to: imported by no source, bundled all the same.
+    ...Object.values(LAMBDA_ALIASES).map((target) => target.replace(/^\.\//, '')),
   ];
   const names = new Set<string>();
   for (const entry of entries) {

@@ -29,6 +29,9 @@ export const ApiEnvSchema = z
     COPILOT_API_AUTH: z.enum(['api-key', 'iam', 'none']).default('api-key'),
     COPILOT_API_KEY: ApiKeySchema.optional(),
     COPILOT_API_KEY_SECRET_ARN: z.string().startsWith('arn:').optional(),
+    // The AWS SDK's own per-service endpoint variable, honoured by our signed GetSecretValue: an
+    // interface endpoint's DNS name, or a local server speaking Secrets Manager in tests.
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: z.url({ protocol: /^https?$/ }).optional(),
   })
   .superRefine((env, ctx) => {
     const stores = [env.COPILOT_DATABASE_URL, env.COPILOT_DSQL_ENDPOINT].filter(

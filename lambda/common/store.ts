@@ -1,6 +1,6 @@
-import type { Store } from '../../shared/store/connection.js';
+import { openStore, type Store } from '../../shared/store/connection.js';
 import { StoreConfigError } from '../../shared/store/errors.js';
-import { openStoreTarget, storeTargetFromEnv } from '../../shared/store/target.js';
+import { storeTargetFromEnv } from '../../shared/store/target.js';
 import type { ApiEnv } from './env.js';
 
 /** How the handler gets its store: once per cold start, then reused. */
@@ -29,9 +29,10 @@ async function open(env: ApiEnv): Promise<Store> {
   // ApiEnv has no COPILOT_DATA_DIR: a Lambda has no embedded store to fall back on.
   if (target === undefined || target.dialect === 'embedded')
     throw new StoreConfigError('set exactly one of COPILOT_DATABASE_URL and COPILOT_DSQL_ENDPOINT');
-  // One request at a time per Lambda container; /status reads up to 4 things at once.
-  const handle = await openStoreTarget({ ...target, max: 4 });
-  return handle.store;
+  // One request at a time per Lambda container; /status reads up to 4 things at once. The API
+  // never migrates (its database role may only read), so it opens the connection itself rather
+  // than through `openStoreTarget`, which keeps the migrations out of its bundle.
+  return openStore({ ...target, max: 4 });
 }
 
 /** A provider for a store the caller already opened (local server, tests). */

@@ -7,6 +7,7 @@ import { ROUTES } from '../../lambda/routes.js';
 import { type BundleReport, buildLambdas } from '../../scripts/build.js';
 import { ProblemSchema } from '../../shared/api/schemas.js';
 import { type SeededStore, startSeededStore, TEST_API_KEY } from '../api/support.js';
+import { LAMBDA_EMULATOR } from './lambda-emulator.js';
 import { type NodeProcess, startNode } from './node-process.js';
 
 /*
@@ -16,35 +17,6 @@ import { type NodeProcess, startNode } from './node-process.js';
  * emulator in that process. Every route answers what the OpenAPI document it serves says, over
  * a seeded PostgreSQL.
  */
-
-/** API Gateway in front of `handler`: each HTTP request becomes one payload-v2 invocation. */
-const EMULATOR = `
-import { createServer } from 'node:http';
-const { handler } = await import(process.env.BUNDLE_URL);
-let n = 0;
-const server = createServer((req, res) => {
-  let body = '';
-  req.on('data', (c) => { body += c; });
-  req.on('end', async () => {
-    const url = new URL(req.url, 'http://lambda');
-    const headers = {};
-    for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(',') : v;
-    const query = Object.fromEntries(url.searchParams);
-    const event = {
-      version: '2.0', routeKey: '$default', rawPath: url.pathname, rawQueryString: url.search.slice(1),
-      headers, ...(url.search === '' ? {} : { queryStringParameters: query }),
-      requestContext: { http: { method: req.method, path: url.pathname, protocol: 'HTTP/1.1', sourceIp: '127.0.0.1', userAgent: 'test' },
-        requestId: 'r' + n, routeKey: '$default', stage: '$default', timeEpoch: Date.now(), accountId: '123456789012', apiId: 'api', domainName: 'lambda', domainPrefix: 'lambda', time: '' },
-      isBase64Encoded: false, ...(body === '' ? {} : { body }),
-    };
-    const context = { functionName: 'copilot-api', awsRequestId: 'req-' + n++, getRemainingTimeInMillis: () => 29000 };
-    const r = await handler(event, context);
-    res.writeHead(r.statusCode, r.headers);
-    res.end(r.body);
-  });
-});
-server.listen(0, '127.0.0.1', () => process.stdout.write('listening ' + server.address().port + '\\n'));
-`;
 
 interface Call {
   readonly method: 'GET' | 'POST';
@@ -105,7 +77,7 @@ beforeAll(async () => {
   ]);
   seeded = store;
   api = built.api as BundleReport;
-  lambda = startNode(['--input-type=module', '-e', EMULATOR], {
+  lambda = startNode(['--input-type=module', '-e', LAMBDA_EMULATOR], {
     BUNDLE_URL: `file://${api.file}`,
     COPILOT_DATABASE_URL: seeded.pg.url,
     COPILOT_API_KEY: TEST_API_KEY,

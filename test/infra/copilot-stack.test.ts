@@ -1,3 +1,5 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -683,6 +685,32 @@ describe('least privilege across the app', () => {
   it('no policy grants a service-wide action such as dsql:* or bedrock:*', () => {
     for (const s of statements(devT))
       for (const a of actionsOf(s)) expect(a, JSON.stringify(s)).not.toMatch(/:\*$|^\*$/);
+  });
+});
+
+describe('the Lambda bundles the app deploys', () => {
+  // Markers of the SDK's default credential chain that survive minification: the web identity,
+  // container and SSO sources. lib/lambda-bundling.ts replaces the chain with the environment's
+  // credentials (Lambda's own), which is most of what keeps the API bundle under 300 KB.
+  const CHAIN = /AWS_WEB_IDENTITY_TOKEN_FILE|AWS_CONTAINER_CREDENTIALS_FULL_URI|sso_start_url/;
+
+  it('carry no credential source but the environment, in every stack', () => {
+    const outdir = dev.app.outdir;
+    const stacks = [dev.copilot, dev.store, ...(dev.knowledgeBase ? [dev.knowledgeBase] : [])];
+    const bundles: string[] = [];
+    for (const stack of stacks)
+      for (const r of Object.values(
+        Template.fromStack(stack).findResources('AWS::Lambda::Function'),
+      )) {
+        const key = (r.Properties.Code as { S3Key?: unknown }).S3Key;
+        const hash = typeof key === 'string' ? /^([0-9a-f]{64})\.zip$/.exec(key)?.[1] : undefined;
+        const file = hash === undefined ? undefined : join(outdir, `asset.${hash}`, 'index.mjs');
+        // Only our esbuild bundles (the CDK's own provider frameworks ship index.js).
+        if (file !== undefined && existsSync(file)) bundles.push(readFileSync(file, 'utf8'));
+      }
+    // The API, the schema setup, and the knowledge base's ingestion and console functions.
+    expect(bundles.length).toBeGreaterThanOrEqual(4);
+    for (const b of bundles) expect(CHAIN.test(b)).toBe(false);
   });
 });
 
