@@ -31,8 +31,10 @@ function requireLocalEsbuild(): void {
 }
 
 export interface BundledFunctionProps {
-  /** The handler file, relative to the repository root (e.g. `lambda/api.ts`); exports `handler`. */
+  /** The handler file, relative to the repository root (e.g. `lambda/api.ts`). */
   readonly entry: string;
+  /** The export of `entry` Lambda invokes. @default 'handler' */
+  readonly handler?: string;
   readonly description: string;
   /** Exactly the variables the handler's environment schema reads. */
   readonly environment?: Record<string, string>;
@@ -77,7 +79,7 @@ export class BundledFunction extends Construct {
     this.role = role;
     this.function = new NodejsFunction(this, 'Function', {
       entry: join(REPO_ROOT, props.entry),
-      handler: 'handler',
+      handler: props.handler ?? 'handler',
       projectRoot: REPO_ROOT,
       depsLockFilePath: join(REPO_ROOT, 'package-lock.json'),
       description: props.description,

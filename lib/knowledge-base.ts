@@ -19,8 +19,7 @@ import {
   Role,
   ServicePrincipal,
 } from 'aws-cdk-lib/aws-iam';
-import { Architecture, type CfnFunction, type IFunction, Runtime } from 'aws-cdk-lib/aws-lambda';
-import { NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import type { CfnFunction, IFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import {
   BlockPublicAccess,
@@ -36,7 +35,7 @@ import { LogLevel } from 'aws-cdk-lib/aws-stepfunctions';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct, type IConstruct } from 'constructs';
 import { CHUNKING, corpusHash, corpusObjects, readCorpus } from '../shared/kb/corpus.js';
-import { LAMBDA_ESBUILD_ARGS } from './lambda-bundling.js';
+import { BundledFunction } from './bundled-function.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -321,54 +320,43 @@ export class RunbookKnowledgeBase extends Construct {
       fnId: string,
       entry: string,
       handler: string,
+      description: string,
       timeout: Duration,
       environment: Record<string, string>,
     ) => {
-      const f = new NodejsFunction(this, fnId, {
-        entry: join(ROOT, 'lambda', entry),
+      // The copilot's own bundling, runtime and role: a role that writes only its log group,
+      // no managed policy (lib/bundled-function.ts), plus the ingestion calls on this KB.
+      const f = new BundledFunction(this, fnId, {
+        entry: `lambda/${entry}`,
         handler,
-        runtime: Runtime.NODEJS_24_X,
-        architecture: Architecture.ARM_64,
+        description: `Runbook knowledge base: ${description}`,
         memorySize: 256,
         timeout,
         environment,
-        projectRoot: ROOT,
-        depsLockFilePath: join(ROOT, 'package-lock.json'),
-        logGroup: new LogGroup(this, `${fnId}Logs`, {
-          retention: RetentionDays.ONE_MONTH,
-          removalPolicy: RemovalPolicy.DESTROY,
-        }),
-        bundling: {
-          format: OutputFormat.ESM,
-          mainFields: ['module', 'main'],
-          // Bundle the SDK too: the version tested is the version deployed.
-          externalModules: [],
-          // The credential chain for the environment's credentials only (lib/lambda-bundling.ts).
-          esbuildArgs: { ...LAMBDA_ESBUILD_ARGS },
-          minify: true,
-          sourceMap: false,
-          banner:
-            "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-        },
+        logRetention: RetentionDays.ONE_MONTH,
       });
-      f.addToRolePolicy(
+      f.function.addToRolePolicy(
         new PolicyStatement({ actions: ingestionActions, resources: [kb.attrKnowledgeBaseArn] }),
       );
-      Validations.of(f).acknowledge({
-        id: 'AwsSolutions::AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
-        reason: 'the managed basic execution role only lets the function write its own logs',
-      });
-      return f;
+      return f.function;
     };
 
     const timeout = props.ingestionTimeout ?? Duration.minutes(30);
-    const onEvent = fn('IngestionOnEvent', 'kb-ingestion.ts', 'onEvent', Duration.minutes(1), {
-      KB_INGESTION_MAX_WAIT_SECONDS: String(timeout.toSeconds()),
-    });
+    const onEvent = fn(
+      'IngestionOnEvent',
+      'kb-ingestion.ts',
+      'onEvent',
+      'starts an ingestion job when the corpus changed (deploy)',
+      Duration.minutes(1),
+      {
+        KB_INGESTION_MAX_WAIT_SECONDS: String(timeout.toSeconds()),
+      },
+    );
     const isComplete = fn(
       'IngestionIsComplete',
       'kb-ingestion.ts',
       'isComplete',
+      'reports whether the ingestion job of a deploy has finished',
       Duration.minutes(1),
       {
         KB_INGESTION_MAX_WAIT_SECONDS: String(timeout.toSeconds()),
@@ -425,10 +413,17 @@ export class RunbookKnowledgeBase extends Construct {
     // Ingest only once the corpus is in the bucket.
     ingestion.node.addDependency(upload);
 
-    this.consoleFunction = fn('ConsoleIngestion', 'kb-console.ts', 'handler', Duration.minutes(5), {
-      COPILOT_KB_ID: kb.attrKnowledgeBaseId,
-      COPILOT_KB_DATA_SOURCE_ID: dataSource.attrDataSourceId,
-    });
+    this.consoleFunction = fn(
+      'ConsoleIngestion',
+      'kb-console.ts',
+      'handler',
+      'starts or reports an ingestion job (Lambda console test events)',
+      Duration.minutes(5),
+      {
+        COPILOT_KB_ID: kb.attrKnowledgeBaseId,
+        COPILOT_KB_DATA_SOURCE_ID: dataSource.attrDataSourceId,
+      },
+    );
 
     if (props.outputs ?? true) {
       const out = (key: string, value: string, description: string) =>

@@ -272,14 +272,15 @@ describe('RunbookKnowledgeBase: least privilege', () => {
     expect(statements.every((s) => s.Effect === 'Allow')).toBe(true);
   });
 
-  it('lets each ingestion function start, read and list jobs of this knowledge base only', () => {
-    for (const prefix of [
-      'KnowledgeBaseIngestionOnEventServiceRoleDefaultPolicy',
-      'KnowledgeBaseIngestionIsCompleteServiceRoleDefaultPolicy',
-      'KnowledgeBaseConsoleIngestionServiceRoleDefaultPolicy',
-    ]) {
-      const statements = statementsOf(t, prefix);
-      expect(statements, prefix).toEqual([
+  it('lets each ingestion function write its own logs and start, read and list jobs of this knowledge base, nothing else', () => {
+    for (const fn of ['IngestionOnEvent', 'IngestionIsComplete', 'ConsoleIngestion']) {
+      const statements = statementsOf(t, `KnowledgeBase${fn}RoleDefaultPolicy`);
+      expect(statements, fn).toEqual([
+        {
+          Effect: 'Allow',
+          Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+          Resource: { 'Fn::GetAtt': [expect.stringMatching(`^KnowledgeBase${fn}Logs`), 'Arn'] },
+        },
         {
           Effect: 'Allow',
           Action: [
@@ -291,12 +292,16 @@ describe('RunbookKnowledgeBase: least privilege', () => {
         },
       ]);
     }
+    // No managed policy on them (the basic execution role's logs:* on every log group).
+    for (const [id, role] of Object.entries(t.findResources('AWS::IAM::Role')))
+      if (/^KnowledgeBase(IngestionOnEvent|IngestionIsComplete|ConsoleIngestion)Role/.test(id))
+        expect(role.Properties.ManagedPolicyArns, id).toBeUndefined();
   });
 
   it('passes the console function the ids it reads, and the deploy wait budget to the handlers', () => {
     t.hasResourceProperties('AWS::Lambda::Function', {
       Handler: 'index.handler',
-      Runtime: 'nodejs24.x',
+      Runtime: 'nodejs22.x',
       Environment: {
         Variables: Match.objectLike({
           COPILOT_KB_ID: att(KB, 'KnowledgeBaseId'),
