@@ -11,6 +11,7 @@ import {
   NARRATIVE_PATTERNS,
   type NarrativePattern,
 } from '../../shared/signals/narrative-patterns.js';
+import { deadline } from './deadline.js';
 import { describeFetchError } from './fetch-error.js';
 import { readBodyCapped } from './read-body.js';
 import { basicAuthorization, splitUrlCredentials, type UrlCredentials } from './url.js';
@@ -161,11 +162,9 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
       limit: String(opts.limit),
       direction: 'backward',
     }).toString();
+    const { signal, release } = deadline(opts.timeoutMs, lifetime.signal);
     try {
-      const res = await fetch(url, {
-        headers,
-        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
-      });
+      const res = await fetch(url, { headers, signal });
       const text = await readBodyCapped(res, opts.maxResponseBytes);
       if (!res.ok) {
         return { ok: false, message: `Loki HTTP ${res.status}: ${text.slice(0, 200).trim()}` };
@@ -192,6 +191,8 @@ export function createLokiSource(options: LokiSourceOptions): LokiSource {
     } catch (error) {
       const reason = describeFetchError(error, opts.timeoutMs, url.host);
       return { ok: false, message: `Loki query failed: ${reason}` };
+    } finally {
+      release();
     }
   }
 

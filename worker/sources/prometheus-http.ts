@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import * as z from 'zod';
 import { createSigV4Signer, type SigV4Options } from '../../shared/aws/sigv4.js';
 import { ConfigurationError, messageOf } from '../../shared/errors.js';
+import { deadline } from './deadline.js';
 import { describeFetchError, short } from './fetch-error.js';
 import { readBodyCapped } from './read-body.js';
 import { redactUrl } from './redact.js';
@@ -201,12 +202,14 @@ export function createPrometheusClient(options: PrometheusClientOptions): Promet
     requests++;
     let res: Response;
     let text: string;
+    const { signal, release } = deadline(budgetMs, closing.signal);
     try {
-      const signal = AbortSignal.any([AbortSignal.timeout(budgetMs), closing.signal]);
       res = await fetch(url, { method: 'POST', headers, signal, body: form });
       text = await readBodyCapped(res, maxBytes[path]);
     } catch (error) {
       throw new QueryError(describeFetchError(error, budgetMs, url.host));
+    } finally {
+      release();
     }
     let json: unknown;
     try {

@@ -13,6 +13,7 @@ import { parseExposition, type Sample, seriesKeyOf } from '../../shared/signals/
 import { evaluateSignal, indexScrape, type Scrape } from '../../shared/signals/measure-eval.js';
 import type { SignalDef } from '../../shared/signals/types.js';
 import { failed, type SignalValue, type Snapshot } from '../../shared/signals/value.js';
+import { deadline } from './deadline.js';
 import { describeFetchError } from './fetch-error.js';
 import { readBodyCapped } from './read-body.js';
 import { redactUrl } from './redact.js';
@@ -240,11 +241,9 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
   let queue: Promise<unknown> = Promise.resolve();
 
   async function scrapeOne(ep: EndpointState): Promise<EndpointResult> {
+    const { signal, release } = deadline(opts.timeoutMs, lifetime.signal);
     try {
-      const res = await fetch(ep.fetchUrl, {
-        headers: ep.headers,
-        signal: AbortSignal.any([lifetime.signal, AbortSignal.timeout(opts.timeoutMs)]),
-      });
+      const res = await fetch(ep.fetchUrl, { headers: ep.headers, signal });
       if (!res.ok) {
         // The body of an error page says nothing the status does not; do not download it.
         await res.body?.cancel().catch(() => {});
@@ -264,6 +263,8 @@ export function createScrapeSource(options: ScrapeSourceOptions): ScrapeSource {
     } catch (error) {
       const reason = describeFetchError(error, opts.timeoutMs, ep.fetchUrl.host);
       return { ok: false, message: `scrape of ${ep.url} failed: ${reason}` };
+    } finally {
+      release();
     }
   }
 
