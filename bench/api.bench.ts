@@ -1,11 +1,6 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { gzipSync } from 'node:zlib';
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda';
-import { build } from 'esbuild';
 import { createApiHandler } from '../lambda/api.js';
 import { fixedStore } from '../lambda/common/store.js';
 import { DEFAULT_ENGINE_CONFIG } from '../shared/health/config.js';
@@ -59,85 +54,16 @@ const context = {
   getRemainingTimeInMillis: () => 29_000,
 } as unknown as Context;
 
-/** Bundles the Lambda entry like the CDK NodejsFunction would (esbuild, ESM, minified). */
-async function bundle(outDir: string, externalSdk: boolean): Promise<string> {
-  const outfile = join(outDir, externalSdk ? 'api-sdk-external.mjs' : 'api.mjs');
-  await build({
-    entryPoints: [resolve('lambda/api.ts')],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    minify: true,
-    mainFields: ['module', 'main'],
-    // NodejsFunction's ESM banner: some CommonJS dependencies call require().
-    banner: {
-      js: "import { createRequire } from 'module';const require = createRequire(import.meta.url);",
-    },
-    // On Node ≥ 18 runtimes NodejsFunction leaves @aws-sdk/* out (the runtime ships SDK v3).
-    external: externalSdk ? ['@aws-sdk/*'] : [],
-    outfile,
-    logLevel: 'error',
-  });
-  return outfile;
-}
-
-/**
- * Cold initialisation in a fresh Node process: import the bundle (Lambda's INIT phase), then the
- * first request, which parses the environment and opens the store. Median of `n` processes.
- */
-function coldStart(
-  file: string,
-  databaseUrl: string,
-  n: number,
-): { init: number; first: number; status: string } {
-  const script = `
-    const t0 = performance.now();
-    const { handler } = await import(${JSON.stringify(file)});
-    const t1 = performance.now();
-    const now = Date.now();
-    const r = await handler({ version: '2.0', routeKey: '$default', rawPath: '/status', rawQueryString: 'cluster=bench', queryStringParameters: { cluster: 'bench' },
-      headers: { 'x-api-key': 'bench-api-key-0123456789' },
-      requestContext: { http: { method: 'GET', path: '/status' }, stage: '$default', timeEpoch: now } },
-      { functionName: 'copilot-api', awsRequestId: 'cold', getRemainingTimeInMillis: () => 29000 });
-    const t2 = performance.now();
-    process.stdout.write(JSON.stringify({ init: t1 - t0, first: t2 - t1, status: r.statusCode }));
-    process.exit(0);`;
-  const runs: { init: number; first: number; status: number }[] = [];
-  for (let i = 0; i < n; i++) {
-    const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], {
-      env: {
-        ...process.env,
-        COPILOT_DATABASE_URL: databaseUrl,
-        COPILOT_API_KEY: 'bench-api-key-0123456789',
-        POWERTOOLS_LOG_LEVEL: 'SILENT',
-      },
-      encoding: 'utf8',
-    });
-    runs.push(JSON.parse(out) as { init: number; first: number; status: number });
-  }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  return {
-    init: median(runs.map((r) => r.init)),
-    first: median(runs.map((r) => r.first)),
-    status: [...new Set(runs.map((r) => r.status))].join('/'),
-  };
-}
-
 /**
  * The JSON API: warm handler latency over a year of 30 s evaluations for one cluster (~1.05
- * million rows) on a scratch PostgreSQL, the bundled handler's size, and its cold start in fresh
- * Node processes.
+ * million rows) on a scratch PostgreSQL. The deployed bundle's size and cold start are the
+ * production build's bench (`bench/production.bench.ts`), which bundles it as the CDK does.
  */
 export async function apiBench(): Promise<string[]> {
   const days = Number(process.env.API_BENCH_DAYS ?? 365);
   const rows = Math.round((days * 86_400) / CYCLE_S);
   const pg = await startTestPostgres();
   const store = await openStore({ dialect: 'postgres', url: pg.url, max: 4 });
-  // Inside the repository, so the bundle that leaves @aws-sdk/* out resolves it from node_modules
-  // (as the Lambda runtime provides it).
-  const dir = resolve('.cache/bench/api-bundle');
-  mkdirSync(dir, { recursive: true });
   const lines: string[] = [];
   try {
     const sql = store.sql;
@@ -217,21 +143,10 @@ export async function apiBench(): Promise<string[]> {
       ),
     );
 
-    for (const externalSdk of [true, false]) {
-      const file = await bundle(dir, externalSdk);
-      const size = statSync(file).size;
-      const gz = gzipSync(readFileSync(file)).length;
-      const cold = coldStart(file, pg.url, 5);
-      lines.push(
-        `bundle lambda/api.ts (esbuild ESM minified${externalSdk ? ', @aws-sdk/* external as NodejsFunction does' : ', everything bundled'}): ` +
-          `${(size / 1024).toFixed(0)} KiB (${(gz / 1024).toFixed(0)} KiB gzipped); fresh node process: ` +
-          `import ${ms(cold.init)}, first /status ${ms(cold.first)} (env parse, pool open, first connection; HTTP ${cold.status}) — median of 5`,
-      );
-    }
+    // The Lambda bundles as deployed, their sizes and cold starts: the production build's bench.
   } finally {
     await store.close();
     await pg.stop();
-    rmSync(dir, { recursive: true, force: true });
   }
   return lines;
 }
