@@ -539,6 +539,47 @@ describe('a restarted observer (terminate, reset or failure: a new run at cycle 
     expect(assessments.map((a) => a.health_state)).toEqual(['stressed', 'critical']);
   });
 
+  it('remembers the verdict its newest assessment explained: a new cause after the restart is re-worded (the same one is not: the test above)', async () => {
+    const cluster = 'wf-resume-verdict';
+    scripts.set(cluster, new ScriptedSource([SLOW_PERSISTENCE]));
+    const worker = await newWorker('tq-resume-verdict');
+    const start = () =>
+      env.client.workflow.start<typeof observeClusterWorkflow>('observeClusterWorkflow', {
+        taskQueue: 'tq-resume-verdict',
+        workflowId: `observe-${cluster}`,
+        args: [{ cluster, intervalMs: 1_000 }],
+      });
+    await worker.runUntil(async () => {
+      const first = await start();
+      await eventually(
+        async () => (await countRows('assessments', cluster)) >= 1,
+        'the first run explains stressed by persistence',
+      );
+      await first.terminate('operator restarts the observer');
+      // Between the runs the cause changes; the state (stressed) and its reason do not.
+      scripts.set(cluster, new ScriptedSource([WORKER_STARVATION]));
+      const second = await start();
+      await eventually(
+        async () => (await countRows('assessments', cluster)) >= 2,
+        'the second run re-words the new cause',
+      );
+      await second.terminate('test done');
+    });
+    const rows = await store.sql<{ run_id: string; changed: boolean; state: string }[]>`
+      SELECT run_id, changed, state FROM evaluations
+      WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY observed_at`;
+    const runs = [...new Set(rows.map((r) => r.run_id))];
+    expect(runs).toHaveLength(2);
+    // The second run resumed (no state change), yet explained the new cause.
+    expect(rows.filter((r) => r.run_id === runs[1]).every((r) => !r.changed)).toBe(true);
+    const assessments = await store.sql<{ health_state: string; summary: string }[]>`
+      SELECT health_state, summary FROM assessments
+      WHERE cluster_id = ${clusterIdFor(cluster)} ORDER BY created_at`;
+    expect(assessments.map((a) => a.health_state)).toEqual(['stressed', 'stressed']);
+    expect(assessments[0]?.summary).toContain('(stressed.persistence_latency)');
+    expect(assessments[1]?.summary).toContain('(stressed.matching_backlog)');
+  });
+
   it('starts fresh when the newest stored evaluation is too old to describe the cluster', async () => {
     const cluster = 'wf-resume-old';
     const activities = inActivityContext(
@@ -578,6 +619,44 @@ describe('a restarted observer (terminate, reset or failure: a new run at cycle 
     expect(late.summary.state).toBe('stressed');
     expect(late.summary.reason).toBe('critical_debouncing');
     expect(late.stored).toBe('inserted');
+  });
+
+  it('resumes with the verdict of its newest assessment, and without it (state still resumed) when that row is unreadable', async () => {
+    const cluster = 'wf-resume-assessed';
+    const activities = inActivityContext(
+      createActivities({ store, sourceFor: () => new ScriptedSource([SLOW_PERSISTENCE]) }),
+    );
+    const base = { cluster, observerId: 'o', runId: 'r1', carried: null, intervalMs: 1_000 };
+    const t0 = Date.UTC(2026, 6, 1);
+    const first = await activities.observeCycle({ ...base, cycle: 0, at: t0 });
+    const assess = (id: string, at: number, trigger: string) => store.sql`
+      INSERT INTO assessments (id, cluster_id, evaluation_id, created_at, trigger, health_state,
+        summary, confidence, explainer, input_tokens, output_tokens, issue_count)
+      VALUES (${id}, ${clusterIdFor(cluster)}, ${first.summary.evaluationId}, ${new Date(at)},
+        ${trigger}, 'stressed', 'Stressed: persistence.', 0.6, 'rules', 0, 0, 0)`;
+    await assess('0b5a6c8e-0000-4000-8000-000000000001', t0, 'state_change');
+    const resumed = await activities.observeCycle({
+      ...base,
+      runId: 'r2',
+      cycle: 0,
+      at: t0 + 2_000,
+      resume: true,
+    });
+    expect(resumed.resumedFrom?.assessedVerdict).toBe(
+      'stressed_gates:stressed.persistence_latency',
+    );
+    // A newer assessment the reader refuses (an unknown trigger): the carried state still resumes.
+    await assess('0b5a6c8e-0000-4000-8000-000000000002', t0 + 3_000, 'no-such-trigger');
+    const blind = await activities.observeCycle({
+      ...base,
+      runId: 'r3',
+      cycle: 0,
+      at: t0 + 4_000,
+      resume: true,
+    });
+    expect(blind.resumedFrom?.evaluationId).toBe(resumed.summary.evaluationId);
+    expect(blind.resumedFrom?.assessedVerdict).toBeUndefined();
+    expect(blind.summary.state).toBe('stressed');
   });
 
   it('reports a write that lands on an instant another writer already stored', async () => {

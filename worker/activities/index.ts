@@ -1,5 +1,6 @@
 import { ApplicationFailure, log } from '@temporalio/activity';
 import { messageOf } from '../../shared/errors.js';
+import { verdictOf } from '../../shared/explain/verdict.js';
 import {
   type EngineConfig,
   type EngineConfigInput,
@@ -133,6 +134,30 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
   }
 
   /**
+   * The verdict the newest stored assessment explained, so a resumed observer re-words a new
+   * cause within the same state as the run before it would have. Nothing when there is no
+   * assessment, or its evaluation is gone (pruned): the next state change words it then.
+   */
+  async function assessedVerdictOf(clusterId: string): Promise<{ assessedVerdict?: string }> {
+    try {
+      const assessment = await latestAssessment(sql, clusterId);
+      if (assessment === null || assessment.evaluation_id === null) return {};
+      const explained = await evaluationById(sql, assessment.evaluation_id);
+      if (explained === null) return {};
+      return {
+        assessedVerdict: verdictOf(explained.evaluation.reason, explained.evaluation.firedGates),
+      };
+    } catch (error) {
+      // The carried state still resumes; only the re-wording waits for the next state change.
+      log.warn('cannot read the newest assessment; resuming without its verdict', {
+        clusterId,
+        error: messageOf(error),
+      });
+      return {};
+    }
+  }
+
+  /**
    * The carried state a resumed run starts from: the newest stored evaluation's, when it is
    * recent enough to still describe the cluster (the reader's staleness rule). Older than that,
    * the cluster may have moved anywhere; the engine starts fresh (which can never be Happy→Critical
@@ -145,9 +170,13 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
       const observedAt = Date.parse(latest.observed_at);
       if (observedAt >= at) return null; // a clock that went backwards: nothing to resume from
       const f = freshnessOf(observedAt, latest.interval_ms ?? intervalMs, at, deps.staleness);
-      return f.stale
-        ? null
-        : { carried: latest.evaluation.carried, evaluationId: latest.id, observedAt };
+      if (f.stale) return null;
+      return {
+        carried: latest.evaluation.carried,
+        evaluationId: latest.id,
+        observedAt,
+        ...(await assessedVerdictOf(latest.cluster_id)),
+      };
     } catch (error) {
       log.warn('cannot resume from the store; starting fresh', {
         cluster,
@@ -200,7 +229,13 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
         resumed === null
           ? {}
           : {
-              resumedFrom: { evaluationId: resumed.evaluationId, observedAt: resumed.observedAt },
+              resumedFrom: {
+                evaluationId: resumed.evaluationId,
+                observedAt: resumed.observedAt,
+                ...(resumed.assessedVerdict === undefined
+                  ? {}
+                  : { assessedVerdict: resumed.assessedVerdict }),
+              },
             };
       // The id derives from the cluster's name and the instant, so it is known even when the store
       // is down: an assessment of this cycle can name it either way.

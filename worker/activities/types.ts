@@ -69,7 +69,12 @@ export interface ObserveCycleOutput {
   /** The full evaluation, only when it is not in the store: an assessment can still explain it. */
   readonly evaluation?: Evaluation;
   /** The stored evaluation the carried state was resumed from, when `resume` found one. */
-  readonly resumedFrom?: { readonly evaluationId: string; readonly observedAt: number };
+  readonly resumedFrom?: {
+    readonly evaluationId: string;
+    readonly observedAt: number;
+    /** The verdict (`verdictOf`) the newest stored assessment explained, when there is one. */
+    readonly assessedVerdict?: string;
+  };
 }
 
 /** An evaluation to explain: by reference to the store, or inline when it never got there. */

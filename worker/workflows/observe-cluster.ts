@@ -8,6 +8,7 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
+import { verdictOf } from '../../shared/explain/verdict.js';
 import { type EngineConfigInput, resolveEngineConfig } from '../../shared/health/config.js';
 import type { CarriedState, StateReason } from '../../shared/health/evaluation.js';
 import type { CopilotActivities, CycleSummary, ObserveCycleOutput } from '../activities/types.js';
@@ -38,14 +39,6 @@ const { observeCycle } = proxyActivities<CopilotActivities>({
   scheduleToCloseTimeout: '60s',
   retry: { maximumAttempts: 2, initialInterval: '1s', maximumInterval: '5s' },
 });
-
-/** What the words explain: the engine's reason and the problem gates that fired, in order. */
-function verdictOf(s: CycleSummary): string {
-  const problems = s.firedGates.filter(
-    (g) => g.startsWith('critical.') || g.startsWith('stressed.'),
-  );
-  return `${s.reason}:${[...problems].sort().join(',')}`;
-}
 
 function validateSettings(s: ObserverSettings): void {
   if (
@@ -160,7 +153,11 @@ export async function observeClusterWorkflow(input: ObserveClusterInput): Promis
       // for two cycles, so one flapping every cycle does not start an assessment every cycle; not
       // before this observer started one (a restarted run knows no assessed verdict); and not in
       // histories recorded before this rule (`byVerdict`).
-      const verdict = verdictOf(summary);
+      const verdict = verdictOf(summary.reason, summary.firedGates);
+      // A run resumed from the store starts knowing the verdict the newest stored assessment
+      // explained (no patch needed: histories without it replay with the field absent).
+      if (out.resumedFrom?.assessedVerdict !== undefined && assessedVerdict === null)
+        assessedVerdict = out.resumedFrom.assessedVerdict;
       const reworded =
         !summary.changed &&
         (byVerdict
