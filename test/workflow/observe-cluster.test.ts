@@ -489,16 +489,19 @@ describe('ObserveClusterWorkflow on a real Temporal server', () => {
 });
 
 describe('a restarted observer (terminate, reset or failure: a new run at cycle 0)', () => {
+  /** Starts the observer of `cluster` on `taskQueue` at a 1 s cadence: each call a new run. */
+  const observerOf = (cluster: string, taskQueue: string) => () =>
+    env.client.workflow.start<typeof observeClusterWorkflow>('observeClusterWorkflow', {
+      taskQueue,
+      workflowId: `observe-${cluster}`,
+      args: [{ cluster, intervalMs: 1_000 }],
+    });
+
   it('keeps writing new evaluations and resumes its critical streak from the store', async () => {
     const cluster = 'wf-resume';
     scripts.set(cluster, new ScriptedSource([PERSISTENCE_DOWN]));
     const worker = await newWorker('tq-resume');
-    const start = () =>
-      env.client.workflow.start<typeof observeClusterWorkflow>('observeClusterWorkflow', {
-        taskQueue: 'tq-resume',
-        workflowId: `observe-${cluster}`,
-        args: [{ cluster, intervalMs: 1_000 }],
-      });
+    const start = observerOf(cluster, 'tq-resume');
     await worker.runUntil(async () => {
       const first = await start();
       await eventually(
@@ -543,12 +546,7 @@ describe('a restarted observer (terminate, reset or failure: a new run at cycle 
     const cluster = 'wf-resume-verdict';
     scripts.set(cluster, new ScriptedSource([SLOW_PERSISTENCE]));
     const worker = await newWorker('tq-resume-verdict');
-    const start = () =>
-      env.client.workflow.start<typeof observeClusterWorkflow>('observeClusterWorkflow', {
-        taskQueue: 'tq-resume-verdict',
-        workflowId: `observe-${cluster}`,
-        args: [{ cluster, intervalMs: 1_000 }],
-      });
+    const start = observerOf(cluster, 'tq-resume-verdict');
     await worker.runUntil(async () => {
       const first = await start();
       await eventually(
