@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { watchProcess } from '../support/process.js';
 
 /** A `node <file>` process of the production build, as its image or runtime starts it. */
 export interface NodeProcess {
@@ -28,51 +29,13 @@ export function startNode(
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(cwd === undefined ? {} : { cwd }),
   });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const w of [...waiters]) w();
-  };
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString();
-    wake();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    err += b.toString();
-    wake();
-  });
-  let done = false;
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('close', (code) => {
-      done = true;
-      resolve(code);
-      wake();
-    });
-  });
+  const watched = watchProcess(child, `node ${args.join(' ')}`);
   return {
     child,
-    stdout: () => out,
-    stderr: () => err,
-    exited,
-    waitFor<T>(find: (stdout: string) => T | undefined): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        const check = () => {
-          const found = find(out);
-          if (found !== undefined) {
-            waiters.delete(check);
-            resolve(found);
-          } else if (done) {
-            waiters.delete(check);
-            reject(
-              new Error(`node ${args.join(' ')} exited (${child.exitCode}) first:\n${out}\n${err}`),
-            );
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    stdout: watched.stdout,
+    stderr: watched.stderr,
+    exited: watched.exited,
+    waitFor: (find) => watched.waitFor(find, 'stdout'),
   };
 }
 

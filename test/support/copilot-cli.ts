@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { watchProcess } from './process.js';
 
 /** A `copilot …` process started as a user starts it (`node bin/copilot.js …`). */
 export interface CopilotProcess {
@@ -26,52 +27,13 @@ export function startCopilot(
     env: { POWERTOOLS_LOG_LEVEL: 'SILENT', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let out = '';
-  let err = '';
-  const waiters = new Set<() => void>();
-  const wake = () => {
-    for (const w of [...waiters]) w();
-  };
-  child.stdout?.on('data', (b: Buffer) => {
-    out += b.toString();
-    wake();
-  });
-  child.stderr?.on('data', (b: Buffer) => {
-    out += b.toString();
-    err += b.toString();
-    wake();
-  });
-  const exited = new Promise<number | null>((resolve) => {
-    child.once('close', (code) => {
-      resolve(code);
-      wake();
-    });
-  });
-  let done = false;
-  void exited.then(() => {
-    done = true;
-  });
+  const watched = watchProcess(child, `copilot ${args[0]}`);
   return {
     child,
-    output: () => out,
-    stderr: () => err,
-    exited,
-    waitFor<T>(find: (output: string) => T | undefined): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        const check = () => {
-          const found = find(out);
-          if (found !== undefined) {
-            waiters.delete(check);
-            resolve(found);
-          } else if (done) {
-            waiters.delete(check);
-            reject(new Error(`copilot ${args[0]} exited (${child.exitCode}) first:\n${out}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
+    output: watched.output,
+    stderr: watched.stderr,
+    exited: watched.exited,
+    waitFor: (find) => watched.waitFor(find, 'output'),
   };
 }
 
