@@ -227,10 +227,12 @@ export const MIGRATIONS: readonly Migration[] = [
   {
     version: 19,
     name: 'evaluations: signal status of rows written before version 15',
+    // The text is part of the checksum of an applied migration: it stays as first applied. (What
+    // it calls `absent` is left implicit by the backfill today; readers treat both alike.)
     describe:
       'for each evaluation with signal_status NULL, in (observed_at, id) order by 500: the status ' +
-      'of each catalog signal without a stored number that a gate read as error or stale (absent ' +
-      'stays implicit)',
+      'of every catalog signal without a stored number, from the gates that read it (error or ' +
+      'stale), else absent',
     data: backfillSignalStatus,
   },
   {
