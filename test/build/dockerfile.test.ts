@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { build } from 'esbuild';
 import { describe, expect, it } from 'vitest';
 
 /*
@@ -120,5 +121,30 @@ describe('Dockerfile (the worker image)', () => {
       }
     ).scripts;
     expect(scripts['build:worker']).toBe('tsx scripts/build.ts worker');
+  });
+
+  it('keeps in the build context every file of ours the build script imports', async () => {
+    const kept = readFileSync(resolve(root, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l.startsWith('!'))
+      .map((l) => l.slice(1));
+    const result = await build({
+      entryPoints: [resolve(root, 'scripts/build.ts')],
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      packages: 'external',
+      write: false,
+      metafile: true,
+      absWorkingDir: root,
+      logLevel: 'silent',
+    });
+    const ours = Object.keys(result.metafile.inputs);
+    expect(ours).toContain('scripts/build.ts');
+    const outside = ours.filter(
+      (file) => !kept.some((k) => (k.endsWith('/') ? file.startsWith(k) : file === k)),
+    );
+    expect(outside).toEqual([]);
   });
 });
