@@ -138,12 +138,18 @@ export async function runConsole(
     return result(done, started, `finished: ${describeJob(done)}`);
   } catch (error) {
     if (!(error instanceof IngestionWaitExhaustedError)) throw error;
-    return result(
-      error.report,
-      started,
-      `still ${error.report.status} when this invocation had to return; invoke again with ` +
-        `{"jobId": "${report.jobId}", "wait": true}`,
-    );
+    // Not seen to end, whatever the last read said: when every poll was throttled there is no
+    // read at all, and the report we started from is the newest word on the job.
+    const last = error.report.status === 'UNKNOWN' ? report : error.report;
+    return {
+      ...result(
+        last,
+        started,
+        `still ${last.status} when this invocation had to return; invoke again with ` +
+          `{"jobId": "${report.jobId}", "wait": true}`,
+      ),
+      finished: false,
+    };
   }
 }
 

@@ -22,20 +22,11 @@ export interface KbTarget {
   readonly dataSourceId: string;
 }
 
-export const JOB_STATUSES = [
-  'STARTING',
-  'IN_PROGRESS',
-  'COMPLETE',
-  'FAILED',
-  'STOPPING',
-  'STOPPED',
-] as const;
-export type JobStatus = (typeof JOB_STATUSES)[number];
-
 /** A job as the copilot reports it: plain JSON (ISO timestamps), statistics as numbers. */
 export interface JobReport {
   readonly jobId: string;
-  readonly status: JobStatus | string;
+  /** Bedrock's status (STARTING, IN_PROGRESS, COMPLETE, FAILED, STOPPING, STOPPED), as sent. */
+  readonly status: string;
   readonly startedAt: string | null;
   readonly updatedAt: string | null;
   readonly statistics: Readonly<Record<string, number>>;
@@ -47,13 +38,13 @@ export function isRunning(status: string): boolean {
   return status === 'STARTING' || status === 'IN_PROGRESS' || status === 'STOPPING';
 }
 
-/** A job that ended badly: failed, stopped, or complete with documents that failed. */
+/**
+ * A job that ended other than cleanly: anything but COMPLETE with no failed documents — failed,
+ * stopped, or a status this code does not know (never read as success).
+ */
 export function jobFailed(report: JobReport): boolean {
-  return (
-    report.status === 'FAILED' ||
-    report.status === 'STOPPED' ||
-    (report.status === 'COMPLETE' && (report.statistics.numberOfDocumentsFailed ?? 0) > 0)
-  );
+  if (isRunning(report.status)) return false;
+  return report.status !== 'COMPLETE' || (report.statistics.numberOfDocumentsFailed ?? 0) > 0;
 }
 
 /** Another ingestion job of this data source is running; Bedrock runs one at a time. */
@@ -143,12 +134,16 @@ export function describeJob(report: JobReport): string {
   );
 }
 
-function reportOf(job: IngestionJob | IngestionJobSummary): JobReport {
+function reportOf(operation: string, job: IngestionJob | IngestionJobSummary): JobReport {
+  // A job without an id cannot be followed: an empty id would start a second job on the next
+  // poll of the custom resource, and print `--job-id ` with nothing after it.
+  if (job.ingestionJobId === undefined || job.ingestionJobId === '')
+    throw new IngestionCallError(operation, 'EmptyResponse', 'no ingestionJobId in the answer');
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(job.statistics ?? {}))
     if (typeof v === 'number') stats[k] = v;
   return {
-    jobId: job.ingestionJobId ?? '',
+    jobId: job.ingestionJobId,
     status: job.status ?? 'UNKNOWN',
     startedAt: job.startedAt?.toISOString() ?? null,
     updatedAt: job.updatedAt?.toISOString() ?? null,
@@ -187,7 +182,7 @@ export async function getIngestionJob(
     const out = await client.send(new GetIngestionJobCommand({ ...target, ingestionJobId: jobId }));
     if (out.ingestionJob === undefined)
       throw new IngestionCallError('GetIngestionJob', 'EmptyResponse', 'no ingestionJob');
-    return reportOf(out.ingestionJob);
+    return reportOf('GetIngestionJob', out.ingestionJob);
   } catch (error) {
     if (error instanceof IngestionCallError) throw error;
     throw callError('GetIngestionJob', error);
@@ -220,8 +215,9 @@ export async function listIngestionJobs(
           : {}),
       }),
     );
-    return (out.ingestionJobSummaries ?? []).map(reportOf);
+    return (out.ingestionJobSummaries ?? []).map((job) => reportOf('ListIngestionJobs', job));
   } catch (error) {
+    if (error instanceof IngestionCallError) throw error;
     throw callError('ListIngestionJobs', error);
   }
 }
@@ -247,7 +243,7 @@ export async function startIngestionJob(
     );
     if (out.ingestionJob === undefined)
       throw new IngestionCallError('StartIngestionJob', 'EmptyResponse', 'no ingestionJob');
-    return reportOf(out.ingestionJob);
+    return reportOf('StartIngestionJob', out.ingestionJob);
   } catch (error) {
     if (error instanceof IngestionCallError) throw error;
     const name = errorName(error);

@@ -28,6 +28,8 @@ export interface JobPlan {
   readonly statuses?: readonly string[];
   readonly statistics?: Record<string, number>;
   readonly failureReasons?: readonly string[];
+  /** Answer without `ingestionJobId` (a malformed answer the client must refuse). */
+  readonly withoutId?: boolean;
 }
 
 export interface FakeJob {
@@ -91,7 +93,7 @@ function jobJson(job: FakeJob, full: boolean): Record<string, unknown> {
   const out: Record<string, unknown> = {
     knowledgeBaseId: job.knowledgeBaseId,
     dataSourceId: job.dataSourceId,
-    ingestionJobId: job.ingestionJobId,
+    ...(job.plan.withoutId ? {} : { ingestionJobId: job.ingestionJobId }),
     status,
     startedAt: job.startedAt.toISOString(),
     updatedAt: new Date(job.startedAt.getTime() + job.step * 1000).toISOString(),
@@ -147,6 +149,7 @@ export async function startFakeBedrockAgent(
         statuses: plan?.statuses ?? DEFAULT_STATUSES,
         statistics: plan?.statistics ?? DEFAULT_STATISTICS,
         failureReasons: plan?.failureReasons ?? [],
+        withoutId: plan?.withoutId ?? false,
       },
       step: 0,
     };

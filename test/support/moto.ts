@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../../worker/free-port.js';
 import { stopper } from './process.js';
 
 /**
@@ -13,17 +13,6 @@ import { stopper } from './process.js';
 export interface Moto {
   readonly url: string;
   stop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 export async function startMoto(): Promise<Moto> {
@@ -38,6 +27,11 @@ export async function startMoto(): Promise<Moto> {
     },
   );
   let stderr = '';
+  // No python3 at all is an 'error' event, not an exit: fail with what to install, not a crash.
+  let spawnError: Error | undefined;
+  child.once('error', (error) => {
+    spawnError = error;
+  });
   child.stderr?.on('data', (d: Buffer) => {
     stderr = (stderr + d.toString()).slice(-4000);
   });
@@ -45,6 +39,12 @@ export async function startMoto(): Promise<Moto> {
   const url = `http://127.0.0.1:${port}`;
   // moto answers its own dashboard route once Flask is up (typically ~1 s).
   for (let i = 0; i < 300; i++) {
+    if (spawnError !== undefined) {
+      rmSync(dir, { recursive: true, force: true });
+      throw new Error(
+        `cannot run ${process.env.MOTO_PYTHON ?? 'python3'} for moto_server (scripts/provision.sh installs it): ${spawnError.message}`,
+      );
+    }
     if (child.exitCode !== null) break;
     const up = await fetch(`${url}/moto-api/`)
       .then((r) => r.ok)

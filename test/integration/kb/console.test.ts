@@ -10,7 +10,7 @@ import {
   type FakeBedrockAgent,
   startFakeBedrockAgent,
 } from '../../support/bedrock-agent-server.js';
-import { agentClient, context, expectAllSigned, REGION, TARGET } from './support.js';
+import { agentClient, context, expectAllSigned, stubLambdaEnv, TARGET } from './support.js';
 
 describe('console ingestion Lambda (real SDK client, local Bedrock Agent)', () => {
   let server: FakeBedrockAgent;
@@ -105,6 +105,31 @@ describe('console ingestion Lambda (real SDK client, local Bedrock Agent)', () =
     );
   });
 
+  it('{"wait": true} with every poll throttled is not finished: it reports the job as started', async () => {
+    server.throttle('GetIngestionJob', 100);
+    const r = await runConsole(parseConsoleEvent({ wait: true }), context(35_000), {
+      ...deps(),
+      client: agentClient(server, 1),
+    });
+    expect(server.calls('GetIngestionJob')).toBe(3);
+    expect(r).toMatchObject({ status: 'STARTING', started: true, finished: false });
+    expect(r.message).toMatch(/^still STARTING when this invocation had to return/);
+  });
+
+  it('{"wait": true} fails on an end status it does not know, never reading it as success', async () => {
+    server.plans.push({ statuses: ['IN_PROGRESS', 'PARTIALLY_INDEXED'] });
+    await expect(runConsole(parseConsoleEvent({ wait: true }), context(), deps())).rejects.toThrow(
+      IngestionJobFailedError,
+    );
+  });
+
+  it('refuses an answer without a job id instead of following an empty one', async () => {
+    server.plans.push({ withoutId: true });
+    await expect(runConsole(parseConsoleEvent({}), context(), deps())).rejects.toThrow(
+      /StartIngestionJob.*no ingestionJobId/,
+    );
+  });
+
   it('{} while a job runs reports that job instead of failing', async () => {
     const running = server.addJob(TARGET.knowledgeBaseId, TARGET.dataSourceId, {
       statuses: ['IN_PROGRESS'],
@@ -152,15 +177,10 @@ describe('the console Lambda entry (lambda/kb-console.ts) as deployed', () => {
   let server: FakeBedrockAgent;
   beforeEach(async () => {
     server = await startFakeBedrockAgent([TARGET]);
-    vi.stubEnv('AWS_ENDPOINT_URL_BEDROCK_AGENT', server.url);
-    vi.stubEnv('AWS_REGION', REGION);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDKBTEST');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'kb-test-secret');
-    vi.stubEnv('AWS_SESSION_TOKEN', undefined);
-    vi.stubEnv('COPILOT_KB_ID', TARGET.knowledgeBaseId);
-    vi.stubEnv('COPILOT_KB_DATA_SOURCE_ID', TARGET.dataSourceId);
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-    vi.resetModules();
+    stubLambdaEnv(server, {
+      COPILOT_KB_ID: TARGET.knowledgeBaseId,
+      COPILOT_KB_DATA_SOURCE_ID: TARGET.dataSourceId,
+    });
   });
   afterEach(async () => {
     vi.unstubAllEnvs();

@@ -14,7 +14,7 @@ import {
   type FakeBedrockAgent,
   startFakeBedrockAgent,
 } from '../../support/bedrock-agent-server.js';
-import { agentClient, context, expectAllSigned, REGION, TARGET } from './support.js';
+import { agentClient, context, expectAllSigned, stubLambdaEnv, TARGET } from './support.js';
 
 const RUNBOOK = (body: string) =>
   [
@@ -315,13 +315,7 @@ describe('the Lambda entries (lambda/kb-ingestion.ts) as deployed', () => {
   let server: FakeBedrockAgent;
   beforeEach(async () => {
     server = await startFakeBedrockAgent([TARGET]);
-    vi.stubEnv('AWS_ENDPOINT_URL_BEDROCK_AGENT', server.url);
-    vi.stubEnv('AWS_REGION', REGION);
-    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDKBTEST');
-    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'kb-test-secret');
-    vi.stubEnv('AWS_SESSION_TOKEN', undefined);
-    vi.stubEnv('POWERTOOLS_LOG_LEVEL', 'SILENT');
-    vi.resetModules();
+    stubLambdaEnv(server);
   });
   afterEach(async () => {
     vi.unstubAllEnvs();
