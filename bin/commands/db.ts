@@ -224,9 +224,10 @@ export function registerDbCommands(program: Command): void {
                 'embedded store has one user',
               2,
             );
+          // A flag left out leaves that role's IAM mappings as they are (not "map none").
           rolesReport = await setupRoles(store.sql, store.dialect, {
-            worker: opts.workerIamRole ?? [],
-            api: opts.apiIamRole ?? [],
+            ...(opts.workerIamRole === undefined ? {} : { worker: opts.workerIamRole }),
+            ...(opts.apiIamRole === undefined ? {} : { api: opts.apiIamRole }),
           });
         }
         if (opts.format === 'json')

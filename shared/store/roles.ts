@@ -57,9 +57,12 @@ export function checkIamPrincipalArn(arn: string): string {
 
 /** What the roles should look like: the IAM principals each maps to (DSQL only). */
 export interface RoleBindings {
-  /** IAM principals that log in as `copilot_worker` (DSQL): the worker's task role. */
+  /**
+   * IAM principals that log in as `copilot_worker` (DSQL): the worker's task role. Given, they are
+   * the whole list (others are unmapped); left out, the role's mappings are not touched.
+   */
   readonly worker?: readonly string[];
-  /** IAM principals that log in as `copilot_api` (DSQL): the API Lambda's role. */
+  /** IAM principals that log in as `copilot_api` (DSQL): the API Lambda's role. As `worker`. */
   readonly api?: readonly string[];
 }
 
@@ -193,8 +196,11 @@ export async function setupRoles(
       }
     }
     for (const statement of grantStatements(role)) await run(sql, statement);
-    if (dialect !== 'dsql') continue;
-    const wanted = new Set(bindings[role] ?? []);
+    // No list for this role: leave its mappings alone. Reading an absent list as "none" would
+    // unmap the deployed task role whenever someone ran `setup-schema --roles` by hand.
+    const binding = bindings[role];
+    if (dialect !== 'dsql' || binding === undefined) continue;
+    const wanted = new Set(binding);
     const current = new Set(await iamMappings(sql, name));
     for (const arn of wanted) {
       if (current.has(arn)) continue;

@@ -274,6 +274,17 @@ describe('copilot database roles with DSQL IAM mappings (stood in for on Postgre
     ]);
   });
 
+  it('leaves the mappings of a role it was given no list for (setup-schema --roles by hand)', async () => {
+    for (const bindings of [{}, { api: [api] }]) {
+      const report = await setupRoles(admin.sql, 'dsql', bindings, { execute: dsqlOnPostgres });
+      expect(report).toMatchObject({ mapped: [], unmapped: [] });
+    }
+    expect(await mappings()).toEqual([
+      { pg_role_name: API, arn: api },
+      { pg_role_name: WORKER, arn: worker2 },
+    ]);
+  });
+
   it('dropping the roles revokes their mappings first', async () => {
     expect(await dropRoles(admin.sql, 'dsql', { execute: dsqlOnPostgres })).toEqual([WORKER, API]);
     expect(await mappings()).toEqual([]);
