@@ -9,7 +9,7 @@ import {
   UnitIntervalSchema,
 } from '../models/issue.js';
 import type { LogPatternInput } from '../models/log-pattern.js';
-import { signalById } from '../signals/catalog.js';
+import { isKnownSignalId } from '../signals/catalog.js';
 import { SERVICES } from '../signals/types.js';
 import type { GroundingPassage } from './grounding.js';
 import { capSeverity, gateTitle, STATE_WORD } from './rule-based.js';
@@ -238,7 +238,7 @@ export function groundResearch(e: Evaluation, research: Research): GroundedResea
   const known = (id: string) =>
     fired.has(id) ||
     blind.has(id) ||
-    signalById(id) !== undefined ||
+    isKnownSignalId(id) ||
     id.startsWith('log:') ||
     id.startsWith('worker.');
   const dropped: { key: string; why: string }[] = [];

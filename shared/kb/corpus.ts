@@ -6,8 +6,7 @@ import * as z from 'zod';
 import { ConfigurationError, messageOf } from '../errors.js';
 import { WorkerFindingSchema } from '../health/evaluation.js';
 import { GATE_IDS } from '../health/gates.js';
-import { signalById } from '../signals/catalog.js';
-import { DERIVED } from '../signals/ids.js';
+import { isKnownSignalId } from '../signals/catalog.js';
 import { NARRATIVE_PATTERNS } from '../signals/narrative-patterns.js';
 import { SERVICES } from '../signals/types.js';
 
@@ -42,13 +41,7 @@ export function estimateTokens(text: string): number {
 }
 
 const GATES = new Set<string>(GATE_IDS);
-const DERIVED_IDS = new Set<string>(Object.values(DERIVED));
 const PATTERNS = new Set(NARRATIVE_PATTERNS.map((p) => p.id));
-
-/** A signal id the catalog defines, or a value the engine derives from catalog signals. */
-export function isKnownSignalId(id: string): boolean {
-  return signalById(id) !== undefined || DERIVED_IDS.has(id);
-}
 
 const idList = (what: string, known: (id: string) => boolean) =>
   z

@@ -1,3 +1,4 @@
+import { DERIVED } from './ids.js';
 import type {
   Emitter,
   LabelMatcher,
@@ -801,6 +802,16 @@ const BY_ID: ReadonlyMap<string, SignalDef> = new Map(SIGNAL_CATALOG.map((s) => 
 /** Looks a signal up by id; undefined for an unknown id. */
 export function signalById(id: string): SignalDef | undefined {
   return BY_ID.get(id);
+}
+
+const DERIVED_IDS = new Set<string>(Object.values(DERIVED));
+
+/**
+ * A signal id the catalog defines, or a value the engine derives from catalog signals (the
+ * matching backlog age, the completion rate): what gates read and explanations may cite.
+ */
+export function isKnownSignalId(id: string): boolean {
+  return BY_ID.has(id) || DERIVED_IDS.has(id);
 }
 
 /** All metric families a signal reads, flattened (used by dialect detection and tests). */

@@ -8,7 +8,7 @@ import type { ExplainerUsage } from '../../../shared/store/reads.js';
 import { BedrockConversations } from '../../../worker/explain/bedrock.js';
 import { type ExplainerDeps, explainEvaluation } from '../../../worker/explain/explainer.js';
 import { type Knowledge, knowledgeBase } from '../../../worker/explain/knowledge.js';
-import { HEALTHY, IDLE, snapshot, withSpec } from '../../helpers/snapshots.js';
+import { HEALTHY, IDLE, snapshot, WORKER_STARVATION, withSpec } from '../../helpers/snapshots.js';
 import {
   type ConverseCall,
   type ConverseReply,
@@ -208,6 +208,31 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
     expect(x.issues.map((i) => i.key)).toEqual(['stressed.persistence_latency']);
     expect(x.details.dropped).toEqual([
       { key: 'critical.throughput', why: 'cites gate critical.throughput, which did not fire' },
+    ]);
+  });
+
+  it('keeps an issue citing a value the engine derives (the matching backlog age), not only catalog ids', async () => {
+    const starved = evaluate(null, snapshot(WORKER_STARVATION));
+    expect(starved.firedGates).toContain('stressed.matching_backlog');
+    const answer = research(['stressed.matching_backlog', 'matching.backlog_age_max_sec']).tool;
+    const issue = {
+      ...answer.issues[0],
+      key: 'stressed.matching_backlog',
+      contributing_factors: [
+        { signal: 'matching.backlog_age_max_sec', description: 'tasks wait', weight: 0.9 },
+      ],
+    };
+    replies(dispatch('quick'), { tool: { ...answer, issues: [issue] } });
+    const x = await explainEvaluation(deps(), {
+      evaluation: starved,
+      trigger: 'state_change',
+      previous: null,
+    });
+    expect(x.fallbackReason).toBeNull();
+    expect(x.explainer).toBe('bedrock');
+    expect(x.issues.map((i) => i.key)).toEqual(['stressed.matching_backlog']);
+    expect(x.issues[0]?.contributing_factors?.map((f) => f.signal)).toEqual([
+      'matching.backlog_age_max_sec',
     ]);
   });
 

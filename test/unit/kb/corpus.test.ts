@@ -9,11 +9,11 @@ import {
   corpusHash,
   corpusObjects,
   estimateTokens,
-  isKnownSignalId,
   metadataOf,
   parseRunbook,
   readCorpus,
 } from '../../../shared/kb/corpus.js';
+import { isKnownSignalId } from '../../../shared/signals/catalog.js';
 import { NARRATIVE_PATTERNS } from '../../../shared/signals/narrative-patterns.js';
 
 const CORPUS_DIR = join(import.meta.dirname, '../../../docs/rag');
