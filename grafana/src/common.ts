@@ -43,6 +43,17 @@ export function textMapping(
   return { type: dashboard.MappingType.ValueToText, options };
 }
 
+/** A null (no value at all) shown as `text` in `color`, never as a blank or a stretched value. */
+export function nullMapping(text: string, color: string): dashboard.SpecialValueMap {
+  return {
+    type: dashboard.MappingType.SpecialValue,
+    options: {
+      match: dashboard.SpecialValueMatch.NullAndNan,
+      result: { text, color, index: 0 },
+    },
+  };
+}
+
 /** The health states in their colours, shown as themselves. */
 export const STATE_MAPPING = textMapping(
   (Object.keys(STATE_COLORS) as (keyof typeof STATE_COLORS)[]).map(

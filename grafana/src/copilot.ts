@@ -9,6 +9,7 @@ import { SIG } from '../../shared/signals/ids.js';
 import {
   dashboardLinks,
   GRAFANA_UNITS,
+  nullMapping,
   STATE_COLORS,
   STATE_MAPPING,
   TAGS,
@@ -77,9 +78,11 @@ const REASON_MAPPING = textMapping(
   ),
 );
 
+// `false` is not coloured green: a cluster never evaluated is "not stale" too (no age, no last
+// state); the Age field says which, and says "never evaluated" when there is none.
 const BOOLEAN_STALE_MAPPING = textMapping([
   ['true', 'STALE: the copilot is not evaluating', 'purple'],
-  ['false', 'fresh', 'green'],
+  ['false', 'not stale'],
 ]);
 
 function reduceAll(fields: string): common.ReduceDataOptionsBuilder {
@@ -398,7 +401,10 @@ function sparklinePanel(group: (typeof SPARKLINES)[number]): stat.PanelBuilder {
       })
       .displayName(`\${__field.labels.signal}`)
       .unit(GRAFANA_UNITS[unit])
-      .reduceOptions(new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']))
+      // The newest cycle, not the newest number: a signal that failed or went absent shows so,
+      // not an older value as if it were current (its status is in the store and the API).
+      .reduceOptions(new common.ReduceDataOptionsBuilder().values(false).calcs(['last']))
+      .noValue('no number in the newest cycle')
       .graphMode(common.BigValueGraphMode.Area)
       .colorMode(common.BigValueColorMode.None)
       .textMode(common.BigValueTextMode.ValueAndName)
@@ -450,22 +456,28 @@ function timelinePanel(): statetimeline.PanelBuilder {
     .rows('timeline')
     .column('timestamp', 'time', 'timestamp')
     .column('health_state', 'State', 'string');
-  return new statetimeline.PanelBuilder()
-    .title('State timeline')
-    .description(
-      'The engine’s state every cycle; on long ranges one row per bucket (its most severe ' +
-        'cycle), so incidents are never averaged away.',
-    )
-    .datasource(copilotDatasource)
-    .withTarget(q)
-    .withTransformation(inColumnOrder(q))
-    .mappings([STATE_MAPPING])
-    .thresholds(noThresholdColours())
-    .mergeValues(true)
-    .showValue(common.VisibilityMode.Auto)
-    .rowHeight(0.8)
-    .span(24)
-    .height(5);
+  return (
+    new statetimeline.PanelBuilder()
+      .title('State timeline')
+      .description(
+        'The engine’s state every cycle; on long ranges one row per bucket (its most severe ' +
+          'cycle), so incidents are never averaged away.',
+      )
+      .datasource(copilotDatasource)
+      .withTarget(q)
+      .withTransformation(inColumnOrder(q))
+      // A gap (the copilot stopped, or a range between cycles) stays a gap: without insertNulls the
+      // panel would stretch the last state over time nobody evaluated. 180 s is past the 90 s
+      // staleness limit and the buckets of the usual ranges.
+      .mappings([STATE_MAPPING, nullMapping('no evaluation', 'purple')])
+      .insertNulls(180_000)
+      .thresholds(noThresholdColours())
+      .mergeValues(true)
+      .showValue(common.VisibilityMode.Auto)
+      .rowHeight(0.8)
+      .span(24)
+      .height(5)
+  );
 }
 
 function changesPanel(): table.PanelBuilder {
@@ -524,6 +536,7 @@ function agePanel(): stat.PanelBuilder {
     .thresholds(noThresholdColours())
     .overrideByName('Age', [
       setUnit('s'),
+      { id: 'mappings', value: [nullMapping('never evaluated', 'purple')] },
       {
         id: 'thresholds',
         value: {

@@ -266,11 +266,13 @@ export function toServicesResponse(
     cluster,
     timestamp: stored?.observed_at ?? null,
     ...current.fields,
+    // Stale: the verdicts are about a cluster nobody is watching any more, so none of them is
+    // served as current (a "low" pressure beside an unknown status still painted green).
     services: (stored?.evaluation.services ?? []).map((s) => ({
       name: s.service,
       status: current.fields.stale ? 'unknown' : SERVICE_STATUS[s.forwardProgress],
-      forward_progress: s.forwardProgress,
-      pressure: s.pressure,
+      forward_progress: current.fields.stale ? 'unknown' : s.forwardProgress,
+      pressure: current.fields.stale ? 'unknown' : s.pressure,
       dominant_signal: s.dominantSignal,
       elevated_signals: s.elevatedSignals,
       key_signals: Object.fromEntries(

@@ -36,6 +36,43 @@ describe('the committed dashboards', () => {
     );
   });
 
+  it('never paints what it did not see: gaps stay gaps, nothing evaluated says so, no stale green', () => {
+    const copilot = byUid.get('temporal-sre-copilot');
+    if (copilot === undefined) throw new Error('no Copilot dashboard');
+    const panels = panelsOf(copilot) as unknown as {
+      title: string;
+      type: string;
+      options?: { reduceOptions?: { calcs?: string[] }; graphMode?: string };
+      fieldConfig?: {
+        defaults?: { mappings?: unknown[]; custom?: { insertNulls?: number | boolean } };
+        overrides?: {
+          matcher: { options: string };
+          properties: { id: string; value: unknown }[];
+        }[];
+      };
+    }[];
+    const nullShownAs = (mappings: unknown[] | undefined) =>
+      (mappings as { type: string; options: { match?: string; result?: { text: string } } }[])
+        ?.filter((m) => m.type === 'special' && m.options.match === 'null+nan')
+        .map((m) => m.options.result?.text);
+    // The state timeline: a copilot that stopped leaves a gap, not the last state stretched.
+    const timeline = panels.find((p) => p.type === 'state-timeline');
+    expect(timeline?.fieldConfig?.defaults?.custom?.insertNulls).toBe(180_000);
+    expect(nullShownAs(timeline?.fieldConfig?.defaults?.mappings)).toEqual(['no evaluation']);
+    // The age of a cluster never evaluated reads as such, and "not stale" is never green.
+    const age = panels.find((p) => p.title === 'Evaluations’ age');
+    const ageOverride = age?.fieldConfig?.overrides?.find((o) => o.matcher.options === 'Age');
+    const ageMappings = ageOverride?.properties.find((x) => x.id === 'mappings')?.value;
+    expect(nullShownAs(ageMappings as unknown[])).toEqual(['never evaluated']);
+    expect(JSON.stringify(age?.fieldConfig?.defaults?.mappings)).not.toMatch(
+      /"false":\{[^}]*"color":"green"/,
+    );
+    // Sparkline numbers are the newest cycle's, never an older number shown as current.
+    const sparklines = panels.filter((p) => p.type === 'stat' && p.options?.graphMode === 'area');
+    expect(sparklines.length).toBeGreaterThan(0);
+    for (const p of sparklines) expect(p.options?.reduceOptions?.calcs, p.title).toEqual(['last']);
+  });
+
   it.each(dashboards.map((d) => [d.json.uid, d.json] as const))(
     '%s: every data source is a dashboard variable, and every variable used exists',
     (_, d) => {
