@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NO_USAGE } from '../../../shared/api/mapping.js';
-import { ResearchSchema } from '../../../shared/explain/llm.js';
 import { explainWithRules } from '../../../shared/explain/rule-based.js';
 import { evaluate } from '../../../shared/health/engine.js';
 import type { Evaluation } from '../../../shared/health/evaluation.js';
@@ -402,13 +401,20 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
     ).toThrow(/no "jp" inference profile/);
   });
 
-  it('advertises to the model exactly the answer schema it validates', () => {
-    // The tool's JSON Schema is generated from the zod schema: confidence is bounded in both.
-    const json = JSON.stringify(
-      fake.converse.find((c) => c.modelId.includes('opus'))?.json.toolConfig,
-    );
-    expect(json).toContain('"maximum":1');
-    expect(ResearchSchema.safeParse(research(['x']).tool).success).toBe(true);
+  it('advertises to the model exactly the answer schema it validates', async () => {
+    // The tool's JSON Schema is generated from the zod schema: confidence bounded in both, so a
+    // model told "at most 1" and a validator refusing 7 (the repair test above) agree.
+    replies(dispatch('quick'), research(['stressed.persistence_latency']));
+    const before = fake.converse.length;
+    await explainEvaluation(deps(), {
+      evaluation: STRESSED,
+      trigger: 'state_change',
+      previous: null,
+    });
+    const researcher = fake.converse.slice(before).find((c) => c.modelId.includes('opus'));
+    const tool = JSON.stringify(researcher?.json.toolConfig);
+    expect(tool).toContain('"confidence"');
+    expect(tool).toContain('"maximum":1');
   });
 });
 
@@ -456,7 +462,7 @@ describe('grounding from a Bedrock Knowledge Base', () => {
     );
   });
 
-  it('an idle cluster needs no model at all', async () => {
+  it('an idle cluster: the dispatcher answers none, and no researcher is called', async () => {
     const idle = evaluate(null, snapshot(IDLE));
     replies(dispatch('none'));
     const x = await explainEvaluation(deps(), {
@@ -465,5 +471,9 @@ describe('grounding from a Bedrock Knowledge Base', () => {
       previous: null,
     });
     expect(x.summary).toMatch(/^Happy: the cluster is idle/);
+    // The dispatcher was asked and said none: one call, no researcher, the rules' words kept.
+    expect(x.llmCalls).toBe(1);
+    expect(x.explainer).toBe('rules');
+    expect(x.fallbackReason).toBeNull();
   });
 });
