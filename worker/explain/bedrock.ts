@@ -45,8 +45,8 @@ export class Usage {
   cacheReadTokens = 0;
   cacheWriteTokens = 0;
 
+  /** The tokens an answer reports (the call itself was counted when it was sent). */
   add(out: ConverseCommandOutput): void {
-    this.calls += 1;
     this.inputTokens += out.usage?.inputTokens ?? 0;
     this.outputTokens += out.usage?.outputTokens ?? 0;
     this.cacheReadTokens += out.usage?.cacheReadInputTokens ?? 0;
@@ -153,6 +153,10 @@ export class BedrockConversations {
     const timeoutMs = this.settings.timeoutMs ?? 45_000;
     let problem = '';
     for (let attempt = 0; attempt < 2; attempt++) {
+      // Counted when sent, whatever comes back: a throttled, failed or timed-out call is a call,
+      // so a Bedrock that keeps failing still spends the hourly budget instead of being asked
+      // again on every state change.
+      usage.calls += 1;
       const out = await this.client
         .send(
           new ConverseCommand({
@@ -178,8 +182,12 @@ export class BedrockConversations {
         )
         .catch((error: unknown) => {
           // The abort above is the timeout; say it as one (the SDK calls it AbortError).
-          if (error instanceof Error && error.name === 'AbortError')
+          if (error instanceof Error && error.name === 'AbortError') {
+            // A call given up on may still be billed for what the model wrote: count the most it
+            // could have, so the daily cap errs on the side of stopping.
+            usage.outputTokens += maxTokens;
             throw new ModelTimeoutError(`no answer from ${modelId} within ${timeoutMs} ms`);
+          }
           throw error;
         });
       usage.add(out);

@@ -140,7 +140,8 @@ export async function explainEvaluation(
   const spent = await deps.usageSince(now() - 3_600_000);
   const tokens =
     spent.inputTokens + spent.outputTokens + spent.cacheReadTokens + spent.cacheWriteTokens;
-  // An explanation makes up to four calls (dispatcher, researcher, a repair of each).
+  // Room for the usual two calls (dispatcher, researcher); a repair of each can take an
+  // explanation to four, so the hourly limit may be passed by at most two calls.
   if (spent.llmCalls + 2 > budget.callsPerHour || tokens >= budget.tokensPerHour)
     return ruleAnswer(
       `budget: ${spent.llmCalls} calls and ${tokens} tokens in the last hour (limits ${budget.callsPerHour} calls, ${budget.tokensPerHour} tokens)`,
