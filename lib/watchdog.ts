@@ -9,7 +9,7 @@ import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
 
-/** Where the worker's EMF metric lands: one datapoint per stored evaluation, by cluster. */
+/** Where the worker's EMF metric lands: one datapoint per stored, sighted evaluation, by cluster. */
 export const EVALUATIONS_METRIC = {
   namespace: 'TemporalSreCopilot',
   metricName: 'EvaluationsStored',
@@ -173,9 +173,10 @@ export class Watchdog extends Construct {
       evaluations[cluster.name] = notify(
         new Alarm(this, `NoEvaluations${i}`, {
           alarmDescription:
-            `No evaluation of cluster ${cluster.name} was stored for ${period} s (3 intervals of ` +
-            `${cluster.intervalSeconds} s, rounded up to minutes): its observer, the worker or ` +
-            'the store is down, and the API will soon answer unknown/stale',
+            `No sighted evaluation of cluster ${cluster.name} was stored for ${period} s (3 ` +
+            `intervals of ${cluster.intervalSeconds} s, rounded up to minutes): its observer, the ` +
+            'worker or the store is down (the API will soon answer unknown/stale), or its ' +
+            'metrics source answers nothing (the API answers unknown)',
           metric: new Metric({
             namespace: EVALUATIONS_METRIC.namespace,
             metricName: EVALUATIONS_METRIC.metricName,

@@ -3,7 +3,8 @@
  * the awslogs driver ships stdout to CloudWatch Logs, which extracts the metric from each line —
  * no SDK call, no `cloudwatch:PutMetricData` permission, and nothing lost when CloudWatch is slow
  * (a log line is written locally; the driver retries). The alarm "no evaluation written for 3
- * intervals" watches it, per cluster: the copilot watching itself.
+ * intervals" watches it, per cluster: the copilot watching itself. Blind cycles (no progress data
+ * at all) are not counted, so a copilot that runs but cannot see its cluster pages too.
  *
  * Written by hand rather than with `@aws-lambda-powertools/metrics`: that utility is built around
  * a Lambda invocation (metrics buffered, then flushed by `publishStoredMetrics` at its end), and it

@@ -66,11 +66,11 @@ describe('observeCycle reports EvaluationsStored', () => {
   });
 
   /** The activity with a recording metric, over `on` (default: the test's store). */
-  function observer(on: Store = store) {
+  function observer(on: Store = store, from: SignalSource = source) {
     const reported: string[] = [];
     const activities = createActivities({
       store: on,
-      sourceFor: () => source,
+      sourceFor: () => from,
       metrics: { evaluationStored: (cluster) => reported.push(cluster) },
     });
     const observe = (input: ObserveCycleInput) =>
@@ -107,6 +107,21 @@ describe('observeCycle reports EvaluationsStored', () => {
     const out = await second.observe(cycle(T0 + 30_000, 'copilot-observe-other'));
     expect(out.stored).toBe('conflict');
     expect(second.reported).toEqual([]);
+  });
+
+  it('reports nothing for a blind cycle: stored as unknown, but the copilot saw nothing', async () => {
+    const dead: SignalSource = {
+      kind: 'dead',
+      snapshot: async () => {
+        throw new Error('connection refused');
+      },
+      close: async () => {},
+    };
+    const { reported, observe } = observer(store, dead);
+    const out = await observe(cycle(T0 + 90_000));
+    expect(out.stored).toBe('inserted');
+    expect(out.summary).toMatchObject({ state: 'unknown', reason: 'no_progress_data' });
+    expect(reported).toEqual([]);
   });
 
   it('reports nothing when the write failed', async () => {

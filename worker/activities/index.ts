@@ -269,8 +269,11 @@ export function createActivities(deps: ActivityDeps): CopilotActivities {
         };
       }
       // Only a new row counts: a duplicate is this cycle's earlier attempt, already counted when
-      // it was written; a conflict or a failure wrote nothing of ours.
-      if (write.outcome === 'inserted') deps.metrics?.evaluationStored(input.cluster);
+      // it was written; a conflict or a failure wrote nothing of ours. Nor does a blind cycle
+      // (no progress data at all: the source is dead, refused or empty): the alarm on this metric
+      // then fires for a copilot that runs but cannot see, as for one that does not run.
+      const blind = evaluation.state === 'unknown' && evaluation.reason === 'no_progress_data';
+      if (write.outcome === 'inserted' && !blind) deps.metrics?.evaluationStored(input.cluster);
       return { summary: { ...summary, evaluationId }, stored: write.outcome, ...resumedFrom };
     },
 
