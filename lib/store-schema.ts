@@ -5,7 +5,7 @@ import type { CfnFunction } from 'aws-cdk-lib/aws-lambda';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Provider } from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
-import { MIGRATIONS, migrationChecksum } from '../shared/store/migrations.js';
+import { MIGRATIONS, type Migration, migrationChecksum } from '../shared/store/migrations.js';
 import { COPILOT_ROLE_KEYS, createRoleStatement, grantStatements } from '../shared/store/roles.js';
 import { BundledFunction } from './bundled-function.js';
 import type { StateStore } from './state-store.js';
@@ -15,11 +15,16 @@ import type { StateStore } from './state-store.js';
  * rendering) and every role statement. It changes exactly when a deploy carries something the
  * cluster may lack, and a changed property is what makes CloudFormation run the handler again.
  */
-export function schemaFingerprint(): string {
+export function schemaFingerprint(
+  migrations: readonly Migration[] = MIGRATIONS,
+  roleStatements: readonly string[] = COPILOT_ROLE_KEYS.flatMap((role) => [
+    createRoleStatement(role),
+    ...grantStatements(role),
+  ]),
+): string {
   const hash = createHash('sha256');
-  for (const m of MIGRATIONS) hash.update(`${m.version}:${migrationChecksum(m, 'dsql')}\n`);
-  for (const role of COPILOT_ROLE_KEYS)
-    for (const s of [createRoleStatement(role), ...grantStatements(role)]) hash.update(`${s}\n`);
+  for (const m of migrations) hash.update(`${m.version}:${migrationChecksum(m, 'dsql')}\n`);
+  for (const s of roleStatements) hash.update(`${s}\n`);
   return hash.digest('hex').slice(0, 32);
 }
 

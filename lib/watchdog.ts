@@ -8,12 +8,13 @@ import { Key } from 'aws-cdk-lib/aws-kms';
 import { Topic } from 'aws-cdk-lib/aws-sns';
 import { EmailSubscription } from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { CLUSTER_DIMENSION, EVALUATIONS_STORED, METRIC_NAMESPACE } from '../worker/metrics.js';
 
-/** Where the worker's EMF metric lands: one datapoint per stored, sighted evaluation, by cluster. */
+/** Where the worker's EMF metric lands (worker/metrics.ts): one datapoint per sighted evaluation. */
 export const EVALUATIONS_METRIC = {
-  namespace: 'TemporalSreCopilot',
-  metricName: 'EvaluationsStored',
-  dimension: 'Cluster',
+  namespace: METRIC_NAMESPACE,
+  metricName: EVALUATIONS_STORED,
+  dimension: CLUSTER_DIMENSION,
 } as const;
 
 /** A monitored cluster as the watchdog sees it: its name and how often it is evaluated. */
