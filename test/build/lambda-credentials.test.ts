@@ -33,7 +33,7 @@ let secretArn: string;
 const running: NodeProcess[] = [];
 
 /** The bundled handler behind the emulator, with exactly `env` (plus the store and the secret). */
-async function startLambda(env: NodeJS.ProcessEnv): Promise<string> {
+async function startLambda(env: NodeJS.ProcessEnv): Promise<{ url: string; lambda: NodeProcess }> {
   const lambda = startNode(['--input-type=module', '-e', LAMBDA_EMULATOR], {
     BUNDLE_URL: `file://${api.file}`,
     COPILOT_DATABASE_URL: seeded.pg.url,
@@ -45,7 +45,7 @@ async function startLambda(env: NodeJS.ProcessEnv): Promise<string> {
   });
   running.push(lambda);
   const port = await lambda.waitFor((s) => /listening (\d+)/.exec(s)?.[1]);
-  return `http://127.0.0.1:${port}`;
+  return { url: `http://127.0.0.1:${port}`, lambda };
 }
 
 beforeAll(async () => {
@@ -102,7 +102,7 @@ describe('the API Lambda bundle and its credentials', () => {
   });
 
   it("checks the key against the secret, fetched with the environment's credentials", async () => {
-    const url = await startLambda(ENV_CREDENTIALS);
+    const { url } = await startLambda(ENV_CREDENTIALS);
     const ok = await fetch(`${url}/status`, { headers: { 'x-api-key': KEY } });
     expect(ok.status, await ok.clone().text()).toBe(200);
     expect(((await ok.json()) as { health_state: string }).health_state).toMatch(
@@ -119,7 +119,7 @@ describe('the API Lambda bundle and its credentials', () => {
       credentials,
       '[default]\naws_access_key_id = AKIDFILE\naws_secret_access_key = file-secret\n',
     );
-    const url = await startLambda({
+    const { url, lambda } = await startLambda({
       AWS_SHARED_CREDENTIALS_FILE: credentials,
       AWS_CONFIG_FILE: join(files, 'config'),
       AWS_EC2_METADATA_DISABLED: 'true',
@@ -128,6 +128,8 @@ describe('the API Lambda bundle and its credentials', () => {
     const body = (await res.json()) as { status: number; title: string };
     expect(res.status, JSON.stringify(body)).toBe(500);
     expect(body.status).toBe(500);
+    // For the reason under test (no credentials in the environment), not any failure.
+    expect(lambda.stdout() + lambda.stderr()).toMatch(/environment variable credentials/i);
     // The process answers on: the next request fails the same way, it does not crash or hang.
     const again = await fetch(`${url}/openapi.json`);
     expect(again.status).toBe(200);
