@@ -191,7 +191,11 @@ function clusterRoute<Q extends z.ZodType<{ cluster?: string | undefined }>, R e
   });
 }
 
-/** A view of the newest stored evaluation (none before the first), judged for staleness. */
+/**
+ * A view of the newest stored evaluation (none before the first), judged for staleness; with
+ * `narratives`, also the service narratives of the newest assessment (a second read, and only
+ * for the view that shows them).
+ */
 function newestEvaluationRoute<R extends z.ZodType>(
   id: string,
   path: string,
@@ -204,6 +208,7 @@ function newestEvaluationRoute<R extends z.ZodType>(
     staleness: StalenessPolicy,
     narratives: AssessmentDetails['narratives'],
   ) => Body<R>,
+  { narratives = false }: { readonly narratives?: boolean } = {},
 ): Route {
   return clusterRoute({
     id,
@@ -212,9 +217,12 @@ function newestEvaluationRoute<R extends z.ZodType>(
     query: ClusterQuerySchema,
     response,
     handle: async ({ db, cluster, now, staleness }) => {
-      const latest = cluster.id === null ? null : await reads.latestStatus(db, cluster.id);
-      const narratives = latest?.assessment?.details.narratives ?? {};
-      return view(cluster.name, latest?.evaluation ?? null, now, staleness, narratives);
+      if (cluster.id === null) return view(cluster.name, null, now, staleness, {});
+      if (!narratives)
+        return view(cluster.name, await reads.latestEvaluation(db, cluster.id), now, staleness, {});
+      const latest = await reads.latestStatus(db, cluster.id);
+      const told = latest.assessment?.details.narratives ?? {};
+      return view(cluster.name, latest.evaluation, now, staleness, told);
     },
   });
 }
@@ -252,6 +260,7 @@ export const ROUTES: readonly Route[] = [
     "The engine's per-service health",
     ServicesResponseSchema,
     toServicesResponse,
+    { narratives: true },
   ),
   clusterRoute({
     id: 'issues',
