@@ -1,5 +1,6 @@
-import { type App, Stack, Tags, Validations } from 'aws-cdk-lib';
+import { type App, RemovalPolicy, Stack, Tags, Validations } from 'aws-cdk-lib';
 import type { ContainerImage } from 'aws-cdk-lib/aws-ecs';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import type { KnowledgeBaseReference } from './bedrock-access.js';
 import type { DeploymentConfig } from './config.js';
@@ -43,7 +44,14 @@ function knowledgeBaseFor(
   const stack = new Stack(app, 'TemporalSreCopilotKnowledgeBase', {
     description: 'Temporal SRE Copilot: runbook knowledge base (docs/rag), ingested on deploy',
   });
-  return { reference: new RunbookKnowledgeBase(stack, 'KnowledgeBase'), stack };
+  // The preset decides, as for the compute: dev deletes the knowledge base and its vectors with
+  // the stack (the corpus bucket and its access logs are always kept) and keeps logs a week.
+  const s = config.settings;
+  const kb = new RunbookKnowledgeBase(stack, 'KnowledgeBase', {
+    removalPolicy: s.retainOnDelete ? RemovalPolicy.RETAIN : RemovalPolicy.DESTROY,
+    logRetention: s.logRetentionDays as RetentionDays,
+  });
+  return { reference: kb, stack };
 }
 
 /**

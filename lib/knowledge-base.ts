@@ -68,6 +68,11 @@ export interface RunbookKnowledgeBaseProps {
    */
   readonly removalPolicy?: RemovalPolicy;
   /**
+   * How long the ingestion functions' and the Provider's logs are kept.
+   * @default RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: RetentionDays;
+  /**
    * Where the corpus bucket's server access logs go.
    * @default - a new encrypted, TLS-only bucket in this construct
    */
@@ -110,6 +115,7 @@ export class RunbookKnowledgeBase extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const removal = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    const logRetention = props.logRetention ?? RetentionDays.ONE_MONTH;
     const corpusDir = props.corpusDir ?? join(ROOT, 'docs/rag');
 
     // The corpus is read and checked at synth: a broken runbook fails `cdk synth`, not a deploy.
@@ -156,6 +162,11 @@ export class RunbookKnowledgeBase extends Construct {
       // A runbook removed from docs/rag is removed from the bucket, so the next job deletes it.
       prune: true,
       memoryLimit: 256,
+      // Its handler's logs kept as long as the others (CDK's own default is two years).
+      logGroup: new LogGroup(this, 'CorpusDeployLogs', {
+        retention: logRetention,
+        removalPolicy: RemovalPolicy.DESTROY,
+      }),
     });
 
     // The deployment's handler is CDK's singleton at stack scope (shared by deployments of the
@@ -333,7 +344,7 @@ export class RunbookKnowledgeBase extends Construct {
         memorySize: 256,
         timeout,
         environment,
-        logRetention: RetentionDays.ONE_MONTH,
+        logRetention,
       });
       f.function.addToRolePolicy(
         new PolicyStatement({ actions: ingestionActions, resources: [kb.attrKnowledgeBaseArn] }),
@@ -369,13 +380,13 @@ export class RunbookKnowledgeBase extends Construct {
       // A little longer than the handler's own budget, so its message (with the job id) wins.
       totalTimeout: timeout.plus(Duration.minutes(5)),
       logGroup: new LogGroup(this, 'IngestionProviderLogs', {
-        retention: RetentionDays.ONE_MONTH,
+        retention: logRetention,
         removalPolicy: RemovalPolicy.DESTROY,
       }),
       disableWaiterStateMachineLogging: false,
       waiterStateMachineLogOptions: {
         destination: new LogGroup(this, 'IngestionWaiterLogs', {
-          retention: RetentionDays.ONE_MONTH,
+          retention: logRetention,
           removalPolicy: RemovalPolicy.DESTROY,
         }),
         level: LogLevel.ALL,

@@ -257,6 +257,21 @@ describe('Temporal server', () => {
     devT.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
     prodT.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
   });
+
+  it('applies the preset to the knowledge-base stack too: dev deletes the knowledge base and its vectors, prod keeps them', () => {
+    const [devKb, prodKb] = [dev.knowledgeBase, prod.knowledgeBase].map((stack) => {
+      if (stack === undefined) throw new Error('no knowledge-base stack');
+      return Template.fromStack(stack);
+    });
+    devKb?.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 7 });
+    prodKb?.allResourcesProperties('AWS::Logs::LogGroup', { RetentionInDays: 90 });
+    for (const type of ['AWS::Bedrock::KnowledgeBase', 'AWS::S3Vectors::Index']) {
+      devKb?.hasResource(type, { DeletionPolicy: 'Delete' });
+      prodKb?.hasResource(type, { DeletionPolicy: 'Retain' });
+    }
+    // The corpus bucket is kept whatever the preset (it is the deploy's copy of docs/rag).
+    devKb?.allResources('AWS::S3::Bucket', { DeletionPolicy: 'Retain' });
+  });
 });
 
 describe('worker', () => {
