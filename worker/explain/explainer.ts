@@ -137,7 +137,18 @@ export async function explainEvaluation(
   if (unchangedHappy) return ruleAnswer('unchanged happy state: no model call', 'rules');
 
   const budget = deps.budget ?? DEFAULT_BUDGET;
-  const spent = await deps.usageSince(now() - 3_600_000);
+  // The budget is read from the store; a store that cannot say what was spent means no model
+  // call (the rules answer, and say why), never a failed explanation or an unmetered call.
+  let spent: ExplainerUsage;
+  let today: ExplainerUsage;
+  try {
+    [spent, today] = await Promise.all([
+      deps.usageSince(now() - 3_600_000),
+      deps.usageSince(now() - 86_400_000),
+    ]);
+  } catch (error) {
+    return ruleAnswer(`budget unknown: ${messageOf(error)}`, 'rules');
+  }
   const tokens =
     spent.inputTokens + spent.outputTokens + spent.cacheReadTokens + spent.cacheWriteTokens;
   // Room for the usual two calls (dispatcher, researcher); a repair of each can take an
@@ -149,7 +160,6 @@ export async function explainEvaluation(
     );
   // The daily cap in dollars: a cluster stressed all day would otherwise spend the hourly budget
   // every hour (~$10 a day with the default models, docs/benchmarks.md).
-  const today = await deps.usageSince(now() - 86_400_000);
   const usd = costOf(bedrock.settings.researcherModel, today);
   if (usd >= budget.usdPerDay)
     return ruleAnswer(

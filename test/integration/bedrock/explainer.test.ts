@@ -322,6 +322,22 @@ describe('the Bedrock explainer over the real SDK and the Converse wire format',
     expect(x.details.depth).toBe('none');
   });
 
+  it('makes no call when the store cannot say what was spent: the rules answer, and say why', async () => {
+    const before = fake.converse.length;
+    const x = await explainEvaluation(
+      deps({
+        usageSince: async () => {
+          throw new Error('connection refused');
+        },
+      }),
+      { evaluation: STRESSED, trigger: 'state_change', previous: null },
+    );
+    expect(fake.converse.length).toBe(before);
+    expect(x).toMatchObject({ explainer: 'rules', llmCalls: 0 });
+    expect(x.fallbackReason).toBe('budget unknown: connection refused');
+    expect(x.summary).toMatch(/^Stressed: /);
+  });
+
   it('makes no call once the hourly budget is spent', async () => {
     const before = fake.converse.length;
     const spent = { ...NONE_SPENT, llmCalls: 23 };
